@@ -133,23 +133,28 @@ export class LengthPrefixedDeframer {
       }
       return out;
     }
+    // The frame spans chunks: gather it, then drop the chunks it used up in one splice.
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
+    let c = 0;
+    let off = this._headOff;
     while (filled < n) {
-      const chunk = this._chunks[0]!;
+      const chunk = this._chunks[c]!;
       const want = n - filled;
-      const have = chunk.length - this._headOff;
+      const have = chunk.length - off;
       if (have <= want) {
-        chunk.copy(out, filled, this._headOff);
+        chunk.copy(out, filled, off);
         filled += have;
-        this._chunks.shift();
-        this._headOff = 0;
+        c++;
+        off = 0;
       } else {
-        chunk.copy(out, filled, this._headOff, this._headOff + want);
+        chunk.copy(out, filled, off, off + want);
         filled += want;
-        this._headOff += want;
+        off += want;
       }
     }
+    this._chunks.splice(0, c);
+    this._headOff = off;
     return out;
   }
 }
