@@ -1,0 +1,147 @@
+// Open output files of the file destination: an LRU of append-mode handles, at most
+// `maxOpen` kept between write cycles. Each use checks that the path still names the file we
+// hold (logrotate may have moved it); if not, the old handle is closed and the path reopened.
+// Only fs here: no journal, no batches.
+//
+//   _open (Map, insertion order = recency):  oldest ─► … ─► newest
+//   get(path): hit → delete + set (now newest);  trim(): close from the oldest end
+
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, relative, sep } from 'node:path';
+import { syncDir } from './journal.js';
+
+export interface OpenFile {
+  readonly path: string;
+  readonly fh: FileHandle;
+  /** "dev:ino" of the file this handle writes. */
+  readonly id: string;
+}
+
+export interface FileModes {
+  readonly dirMode: number;
+  readonly fileMode: number;
+  /** fsync created files' directories (the entries must survive a power cut too). */
+  readonly sync: boolean;
+}
+
+const idOf = (s: { dev: bigint; ino: bigint }): string => `${s.dev}:${s.ino}`;
+
+export class FileHandles {
+  private readonly _open = new Map<string, OpenFile>();
+  private _maxOpen: number;
+
+  constructor(maxOpen: number) {
+    this._maxOpen = maxOpen;
+  }
+
+  set maxOpen(n: number) {
+    this._maxOpen = n;
+  }
+
+  get size(): number {
+    return this._open.size;
+  }
+
+  /** The handle for `path` and the file's current size, opening or creating it as needed. */
+  async get(path: string, modes: FileModes): Promise<{ file: OpenFile; size: number }> {
+    const cached = this._open.get(path);
+    if (cached !== undefined) {
+      let now: { dev: bigint; ino: bigint; size: bigint } | undefined;
+      try {
+        now = await stat(path, { bigint: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      this._open.delete(path);
+      if (now !== undefined && idOf(now) === cached.id) {
+        this._open.set(path, cached);
+        return { file: cached, size: Number(now.size) };
+      }
+      // Moved or deleted under us (rotation): what we hold is no longer this path.
+      await cached.fh.close().catch(() => undefined);
+    }
+    const fh = await openAppend(path, modes);
+    try {
+      const s = await fh.stat({ bigint: true });
+      const file: OpenFile = { path, fh, id: idOf(s) };
+      this._open.set(path, file);
+      return { file, size: Number(s.size) };
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Forgets and closes one path (after an error left its handle in doubt). */
+  async drop(path: string): Promise<void> {
+    const f = this._open.get(path);
+    if (f === undefined) return;
+    this._open.delete(path);
+    await f.fh.close().catch(() => undefined);
+  }
+
+  /** Closes the least recently used handles beyond maxOpen. */
+  async trim(): Promise<void> {
+    while (this._open.size > this._maxOpen) {
+      const [path, f] = this._open.entries().next().value as [string, OpenFile];
+      this._open.delete(path);
+      await f.fh.close().catch(() => undefined);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this._open.values()];
+    this._open.clear();
+    await Promise.all(all.map((f) => f.fh.close().catch(() => undefined)));
+  }
+}
+
+/** Opens `path` for appending; creates it (and its directories, inside baseDir) with exact modes. */
+async function openAppend(path: string, modes: FileModes): Promise<FileHandle> {
+  const flags = constants.O_WRONLY | constants.O_APPEND;
+  try {
+    return await open(path, flags);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const dir = dirname(path);
+  const created = await mkdir(dir, { recursive: true, mode: modes.dirMode });
+  if (created !== undefined) await fixNewDirs(created, dir, modes);
+  let fh: FileHandle;
+  let isNew = true;
+  try {
+    fh = await open(path, flags | constants.O_CREAT | constants.O_EXCL, modes.fileMode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    fh = await open(path, flags);
+    isNew = false;
+  }
+  if (isNew) {
+    try {
+      await fh.chmod(modes.fileMode); // exact mode, whatever the umask
+      if (modes.sync) await syncDir(dir);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  return fh;
+}
+
+/** chmods the directories mkdir created (first..dir) and fsyncs each parent entry. */
+async function fixNewDirs(first: string, dir: string, modes: FileModes): Promise<void> {
+  const rel = relative(first, dir);
+  const chain = [first];
+  if (rel !== '') {
+    let cur = first;
+    for (const part of rel.split(sep)) {
+      cur = `${cur}${sep}${part}`;
+      chain.push(cur);
+    }
+  }
+  for (const d of chain) {
+    await chmod(d, modes.dirMode);
+    if (modes.sync) await syncDir(dirname(d));
+  }
+}

@@ -1,0 +1,57 @@
+// Options of the file destination (its config block). Templates are parsed here, so
+// `logship check-config` names the exact key of a bad macro. No I/O here.
+
+import { z } from 'zod';
+import { lineTemplateText, parseLineTemplate } from './format.js';
+import { parsePathTemplate } from './path-template.js';
+
+const MODE_RE = /^0?[0-7]{3,4}$/;
+
+export const fileDestinationOptions = z
+  .object({
+    type: z.literal('file').describe('Writes batches to files under base_dir, exactly once (see DESIGN.md "Delivery").'),
+    base_dir: z
+      .string()
+      .min(1)
+      .describe('Directory every file is written under (relative paths are relative to the working directory). Nothing is ever written outside it.'),
+    path: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const r = parsePathTemplate(v);
+        if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
+      })
+      .default('${host}/${program}.log')
+      .describe(
+        'File path template, relative to base_dir. Macros: ${host} ${program} ${facility} ${severity} ${PRI} ' +
+          '${YEAR} ${MONTH} ${DAY} ${HOUR} ${MIN} ${SEC} ${ISODATE} (UTC, from the time the lines were read). ' +
+          'Values from the network are sanitized (no "/", no "..", no control characters, at most 128 bytes).',
+      ),
+    template: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const r = parseLineTemplate(v);
+        if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
+      })
+      .default('default')
+      .describe(
+        `Line format. "default" is "${lineTemplateText('default')}" (like syslog-ng's file output); "raw" writes the original line only; ` +
+          'anything else is a template with the path macros plus ${MESSAGE}. NUL bytes of a line are dropped.',
+      ),
+    fsync: z
+      .boolean()
+      .default(true)
+      .describe('fdatasync files and the journal before acknowledging. Off: a crash of the process loses nothing, a power cut may.'),
+    max_open_files: z.number().int().min(1).max(65536).default(256).describe('Open files kept between writes; the least recently used are closed.'),
+    max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Batches outstanding at once; they are written together (group commit).'),
+    dir_mode: z.string().regex(MODE_RE, 'an octal mode such as "0755"').default('0755').describe('Mode of directories it creates (octal string).'),
+    file_mode: z.string().regex(MODE_RE, 'an octal mode such as "0640"').default('0640').describe('Mode of files it creates (octal string).'),
+  })
+  .strict();
+
+export type FileDestinationOptions = z.output<typeof fileDestinationOptions>;
+
+export function parseMode(s: string): number {
+  return Number.parseInt(s, 8);
+}

@@ -1,0 +1,531 @@
+// Write cycles of the file destination: one serialized queue per journal, group commit, dedupe
+// by per-stream high water mark (hw), rollback on error, recovery at open. No templates parsed
+// and no options read here: a FileRoute (compiled by index.ts) says where and how a batch goes.
+//
+//   submit() ─► _queue ─► cycle: take all queued (group commit)
+//       1. plan: path per batch, dedupe against hw, open files         (nothing written yet)
+//       2. BEGIN {files + sizes before}  → journal, fdatasync
+//       3. append each file's lines (one write per file), fdatasync each
+//       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync
+//       5. resolve every write() of the cycle: delivered
+//   error in 2–4 → cut every file back to its size before (rollback) → retryable
+//
+// Holds: when a batch of a stream fails (retryable), a later batch of that stream that arrives
+// before the retry would look like a gap and be written; the retried batch would then end below
+// hw and be dropped as a duplicate: lost. So for HOLD_MS after a failure, batches of that stream
+// starting past its hw are answered retryable too, until the failed one is written.
+//
+// One WriterCore exists per journal path in the process, shared (refcounted) by the
+// destination instances with that id: on reload the new instance starts while the old one
+// drains, and both must see one hw map and append to one journal.
+
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Batch } from '../../core/batch.js';
+import type { ComponentContext } from '../../core/component.js';
+import { LogshipError } from '../../core/errors.js';
+import { DELIVERED, rejected, retryable, type Outcome } from '../../core/outcome.js';
+import { streamKey } from '../../core/stream.js';
+import { confinePath, sanitizePathComponent } from '../../util/path-sanitize.js';
+import { encodedBound, encodeRecords, renderLines, type BatchLines, type LineFormat } from './format.js';
+import { FileHandles, type FileModes, type OpenFile } from './handles.js';
+import { Journal, type FileMark, type StreamMark } from './journal.js';
+import { renderTemplate, type CompiledTemplate } from './path-template.js';
+import { recoverPending, undoAppend } from './recover.js';
+
+/** Where and how one destination instance writes (compiled once at start). */
+export interface FileRoute {
+  /** Absolute. */
+  readonly baseDir: string;
+  readonly path: CompiledTemplate;
+  readonly line: LineFormat;
+  readonly fsync: boolean;
+  readonly modes: FileModes;
+}
+
+export interface WriterHooks {
+  /** Test seam: runs after a cycle's data is appended (and synced), before its COMMIT. */
+  readonly afterData?: () => Promise<void>;
+  /** Test seam: compaction threshold in bytes (default COMPACT_BYTES). */
+  readonly compactBytes?: number;
+}
+
+/** Compact the journal once it grows this much past its last snapshot. */
+export const COMPACT_BYTES = 4 * 1024 * 1024;
+/** How long later batches of a stream are held back after one of its batches failed. */
+export const HOLD_MS = 60_000;
+/** Streams not written for this long are forgotten at compaction (bounds the hw map). */
+export const STREAM_IDLE_MS = 30 * 24 * 3600 * 1000;
+/** A cycle takes queued batches up to this many bytes (at least one batch). */
+const MAX_CYCLE_BYTES = 64 * 1024 * 1024;
+
+interface Pending {
+  readonly route: FileRoute;
+  readonly batch: Batch;
+  readonly key: string;
+  readonly resolve: (o: Outcome) => void;
+  outcome: Outcome | undefined;
+}
+
+/** One batch's share of a file in a cycle. */
+interface Slice {
+  readonly item: Pending;
+  readonly lines: BatchLines;
+  readonly first: number;
+  readonly from: number;
+}
+
+interface FilePlan {
+  readonly file: OpenFile;
+  readonly before: number;
+  sync: boolean;
+  bound: number;
+  readonly slices: Slice[];
+  buf: Buffer | undefined;
+}
+
+interface CycleStats {
+  lines: number;
+  bytes: number;
+  dups: number;
+}
+
+const errCode = (err: unknown): string => String((err as NodeJS.ErrnoException | undefined)?.code ?? err);
+
+function writeError(what: string, path: string, err: unknown): LogshipError {
+  return new LogshipError(
+    'LS_FILE_WRITE',
+    `file destination: cannot ${what} ${path}: ${errCode(err)}; check free space and the permissions of base_dir`,
+    { cause: err },
+  );
+}
+
+/** Index of the first record of `batch` ending past stream offset `hw`. */
+function firstAfter(batch: Batch, hw: number): number {
+  const rel = hw - batch.pos.offset;
+  let lo = 0;
+  let hi = batch.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (batch.ends[mid]! > rel) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+export class WriterCore {
+  readonly file: string;
+  private _ctx: ComponentContext;
+  private _fsync: boolean;
+  private readonly _hooks: WriterHooks;
+  private readonly _journal: Journal;
+  private readonly _streams: Map<string, StreamMark>;
+  private readonly _holds = new Map<string, { from: number; until: number }>();
+  private readonly _handles: FileHandles;
+  private _queue: Pending[] = [];
+  private _running: Promise<void> | undefined = undefined;
+  private _seq: number;
+  /** Files a failed rollback left longer than committed: fixed before any new cycle. */
+  private _rollback: FileMark[] = [];
+
+  private constructor(file: string, ctx: ComponentContext, fsync: boolean, maxOpen: number, hooks: WriterHooks, journal: Journal, streams: Map<string, StreamMark>, seq: number) {
+    this.file = file;
+    this._ctx = ctx;
+    this._fsync = fsync;
+    this._hooks = hooks;
+    this._journal = journal;
+    this._streams = streams;
+    this._handles = new FileHandles(maxOpen);
+    this._seq = seq;
+  }
+
+  /** Opens the journal, recovers an uncommitted cycle, compacts. Rejects with LS_STARTUP. */
+  static async open(file: string, ctx: ComponentContext, fsync: boolean, maxOpen: number, hooks: WriterHooks): Promise<WriterCore> {
+    let journal: Journal | undefined;
+    try {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      const opened = await Journal.open(file, fsync);
+      journal = opened.journal;
+      const r = opened.replay;
+      if (r.torn !== undefined) ctx.telemetry.emit('file_dest_journal_torn', { journal: file, offset: r.torn.offset, reason: r.torn.reason });
+      if (r.pending !== undefined) await recoverPending(r.pending.files, fsync, ctx.telemetry);
+      const core = new WriterCore(file, ctx, fsync, maxOpen, hooks, journal, r.streams, r.seq);
+      // A fresh snapshot drops the recovered cycle and any torn tail before the first append.
+      await core._compact();
+      return core;
+    } catch (err) {
+      await journal?.close().catch(() => undefined);
+      if (err instanceof LogshipError && err.code === 'LS_STATE_CORRUPT') throw err;
+      throw new LogshipError('LS_STARTUP', `file destination: cannot open or recover its journal ${file}: ${errCode(err)}`, { cause: err });
+    }
+  }
+
+  /** A (re)started instance takes over telemetry and the open-file bound. */
+  adopt(ctx: ComponentContext, fsync: boolean, maxOpen: number): void {
+    this._ctx = ctx;
+    this._fsync = fsync;
+    this._handles.maxOpen = maxOpen;
+  }
+
+  /** The committed high water mark of a stream (for tests and status). */
+  highWater(origin: string, stream: string): number | undefined {
+    return this._streams.get(streamKey(origin, stream))?.hw;
+  }
+
+  submit(route: FileRoute, batch: Batch): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      this._queue.push({ route, batch, key: streamKey(batch.pos.origin, batch.pos.stream), resolve, outcome: undefined });
+      this._kick();
+    });
+  }
+
+  /** Resolves once the queue is empty and no cycle runs. */
+  async drain(): Promise<void> {
+    while (this._running !== undefined) await this._running;
+  }
+
+  /** Finishes queued work, closes files and the journal. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this._handles.closeAll();
+    await this._journal.close().catch(() => undefined);
+  }
+
+  private _kick(): void {
+    if (this._running !== undefined) return;
+    this._running = this._loop().finally(() => {
+      this._running = undefined;
+      // A batch submitted after the loop's last check and before this callback.
+      if (this._queue.length > 0) this._kick();
+    });
+  }
+
+  /** The owner of all cycles; never rejects (a cycle turns every failure into outcomes). */
+  private async _loop(): Promise<void> {
+    // Let writes submitted in the same tick join the first cycle (group commit).
+    await Promise.resolve();
+    while (this._queue.length > 0) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this._queue.length && (n === 0 || bytes + this._queue[n]!.batch.data.length <= MAX_CYCLE_BYTES)) {
+        bytes += this._queue[n]!.batch.data.length;
+        n++;
+      }
+      const items = this._queue.splice(0, n);
+      try {
+        await this._cycle(items);
+      } catch (err) {
+        // A bug in the cycle: fail the batches (they are retried), keep the destination alive.
+        const e = err instanceof LogshipError ? err : new LogshipError('LS_INTERNAL', 'file destination: write cycle failed', { cause: err });
+        this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'cycle' });
+        for (const it of items) it.outcome ??= retryable(e);
+      }
+      for (const it of items) it.resolve(it.outcome ?? retryable(new LogshipError('LS_INTERNAL', 'file destination: batch left without outcome')));
+      if (this._journal.bytes - this._journal.snapshotBytes > (this._hooks.compactBytes ?? COMPACT_BYTES)) {
+        try {
+          await this._compact();
+        } catch (err) {
+          // The old journal stays valid (or is marked broken and recompacted before the next append).
+          this._ctx.telemetry.emit('file_dest_error', { err: writeError('compact journal', this.file, err), stage: 'compact' });
+        }
+      }
+      await this._handles.trim();
+    }
+  }
+
+  private async _compact(): Promise<void> {
+    const now = Date.now();
+    const streams: [string, number, number][] = [];
+    for (const [k, m] of this._streams) {
+      if (now - m.lastMs > STREAM_IDLE_MS) this._streams.delete(k);
+      else streams.push([k, m.hw, m.lastMs]);
+    }
+    await this._journal.compact({ t: 'snap', v: 1, seq: this._seq, streams }, this._fsync);
+  }
+
+  private _hold(key: string, from: number, now: number): void {
+    const h = this._holds.get(key);
+    this._holds.set(key, { from: h === undefined ? from : Math.min(h.from, from), until: now + HOLD_MS });
+  }
+
+  /** Fails an item retryable and holds back later batches of its stream. */
+  private _fail(it: Pending, err: LogshipError, now: number): void {
+    it.outcome = retryable(err);
+    this._hold(it.key, this._streams.get(it.key)?.hw ?? it.batch.pos.offset, now);
+  }
+
+  private async _cycle(items: Pending[]): Promise<void> {
+    const now = Date.now();
+    // 0. Repair what an earlier failure left: a broken journal tail, files not yet cut back.
+    try {
+      if (this._journal.broken) await this._compact();
+      await this._retryRollback();
+    } catch (err) {
+      const e = writeError('repair after an earlier failure', this.file, err);
+      this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'repair' });
+      for (const it of items) this._fail(it, e, now);
+      return;
+    }
+
+    if (this._holds.size > 0) {
+      for (const [k, h] of this._holds) if (now > h.until) this._holds.delete(k);
+    }
+
+    // 1. Plan: paths, open files, dedupe. Nothing is written yet.
+    const paths = new Array<string | undefined>(items.length);
+    const distinct = new Map<string, FileModes>();
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      const rel = renderTemplate(it.route.path, it.batch.meta, sanitizePathComponent);
+      const abs = confinePath(it.route.baseDir, rel);
+      if (abs === undefined) {
+        // Unreachable with sanitized values and a checked template; never write outside base_dir.
+        const e = new LogshipError('LS_INTERNAL', `file destination: path "${rel}" is not inside base_dir ${it.route.baseDir}`);
+        this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'path' });
+        it.outcome = rejected(e);
+        continue;
+      }
+      paths[i] = abs;
+      const m = distinct.get(abs);
+      if (m === undefined || (it.route.modes.sync && !m.sync)) distinct.set(abs, it.route.modes);
+    }
+    const opened = new Map<string, { file: OpenFile; size: number } | LogshipError>();
+    await Promise.all(
+      [...distinct].map(async ([abs, modes]) => {
+        try {
+          opened.set(abs, await this._handles.get(abs, modes));
+        } catch (err) {
+          const e = writeError('open', abs, err);
+          this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'open', path: abs });
+          opened.set(abs, e);
+        }
+      }),
+    );
+
+    const plans = new Map<string, FilePlan>();
+    const hw = new Map<string, number>(); // provisional hw of this cycle
+    const poisoned = new Set<string>();
+    const stats: CycleStats = { lines: 0, bytes: 0, dups: 0 };
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      const abs = paths[i];
+      if (abs === undefined) continue;
+      const b = it.batch;
+      if (b.data.length === 0) continue; // nothing to write, nothing to remember
+      const committed = hw.get(it.key) ?? this._streams.get(it.key)?.hw;
+      if (poisoned.has(it.key)) {
+        it.outcome = retryable(new LogshipError('LS_FILE_WRITE', 'file destination: an earlier batch of this stream failed in the same cycle'));
+        continue;
+      }
+      const hold = this._holds.get(it.key);
+      if (hold !== undefined) {
+        if (now > hold.until) this._holds.delete(it.key);
+        else if (b.pos.offset > hold.from && (committed === undefined || b.pos.offset > committed)) {
+          // Writing it now would make the failed earlier batch look like a duplicate later.
+          this._ctx.telemetry.emit('file_dest_held', { origin: b.pos.origin, stream: b.pos.stream });
+          it.outcome = retryable(new LogshipError('LS_FILE_WRITE', 'file destination: an earlier batch of this stream failed; waiting for its retry'));
+          continue;
+        }
+      }
+      const o = opened.get(abs)!;
+      if (o instanceof LogshipError) {
+        this._fail(it, o, now);
+        poisoned.add(it.key);
+        continue;
+      }
+      let first = 0;
+      let from = 0;
+      if (committed !== undefined) {
+        if (b.endOffset <= committed) {
+          stats.dups += b.count;
+          continue;
+        }
+        if (b.pos.offset > committed) {
+          this._ctx.telemetry.emit('file_dest_gap', { origin: b.pos.origin, stream: b.pos.stream, expected_offset: committed, offset: b.pos.offset });
+        } else {
+          // Records ending at or before hw were written; one straddling hw is written from hw on.
+          first = firstAfter(b, committed);
+          from = committed - b.pos.offset;
+          // hw inside a record's terminator: its text is already written.
+          if (first < b.count && from > b.recordStart(first) && from >= b.textEnd(first)) first++;
+          if (first < b.count) from = Math.max(from, b.recordStart(first));
+          stats.dups += first;
+        }
+      }
+      hw.set(it.key, b.endOffset);
+      if (first >= b.count) continue;
+      const lines = renderLines(it.route.line, b.meta);
+      let plan = plans.get(abs);
+      if (plan === undefined) {
+        plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined };
+        plans.set(abs, plan);
+      }
+      plan.sync ||= it.route.fsync;
+      plan.bound += encodedBound(lines, b, first, from);
+      plan.slices.push({ item: it, lines, first, from });
+      stats.lines += b.count - first;
+    }
+
+    const live = items.filter((it) => it.outcome === undefined);
+    if (hw.size === 0) {
+      // Only duplicates (or failures): nothing to write, nothing to commit.
+      for (const it of live) it.outcome = DELIVERED;
+      if (stats.dups > 0) this._ctx.telemetry.emit('file_dest_duplicates', {}, stats.dups);
+      return;
+    }
+
+    // Build each file's bytes: one buffer, one write per file.
+    const files = [...plans.values()];
+    for (const plan of files) {
+      const buf = Buffer.allocUnsafe(plan.bound);
+      let at = 0;
+      for (const s of plan.slices) at = encodeRecords(buf, at, s.lines, s.item.batch, s.first, s.from);
+      plan.buf = buf.subarray(0, at);
+      stats.bytes += at;
+    }
+    const sync = live.some((it) => it.route.fsync);
+    const seq = ++this._seq;
+
+    // 2. BEGIN
+    if (files.length > 0) {
+      try {
+        await this._journal.append({ t: 'begin', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before })) }, sync);
+      } catch (err) {
+        this._failCycle(live, writeError('append to the journal', this.file, err), now);
+        return;
+      }
+    }
+
+    // 3. data: one write per file, then their syncs in parallel (the thread pool overlaps them).
+    let writing = this.file;
+    try {
+      for (const plan of files) {
+        writing = plan.file.path;
+        await writeAll(plan.file, plan.buf!);
+      }
+      writing = 'the files of this cycle';
+      await Promise.all(files.filter((f) => f.sync).map((f) => f.file.fh.datasync()));
+      if (this._hooks.afterData !== undefined) await this._hooks.afterData();
+    } catch (err) {
+      await this._rollbackFiles(files);
+      this._failCycle(live, writeError('write', writing, err), now);
+      return;
+    }
+
+    // 4. COMMIT
+    const streams: [string, number][] = [...hw];
+    try {
+      await this._journal.append(
+        { t: 'commit', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length })), streams, ms: now },
+        sync,
+      );
+    } catch (err) {
+      await this._rollbackFiles(files);
+      this._failCycle(live, writeError('append to the journal', this.file, err), now);
+      return;
+    }
+
+    // 5. durable: publish the new hw and answer.
+    for (const [k, v] of streams) {
+      const m = this._streams.get(k);
+      if (m === undefined) this._streams.set(k, { hw: v, lastMs: now });
+      else {
+        m.hw = Math.max(m.hw, v);
+        m.lastMs = now;
+      }
+      const h = this._holds.get(k);
+      if (h !== undefined && v >= h.from) this._holds.delete(k);
+    }
+    for (const it of live) it.outcome = DELIVERED;
+    if (stats.lines > 0) this._ctx.telemetry.emit('file_dest_written', {}, stats.lines);
+    if (stats.bytes > 0) this._ctx.telemetry.emit('file_dest_bytes', {}, stats.bytes);
+    if (stats.dups > 0) this._ctx.telemetry.emit('file_dest_duplicates', {}, stats.dups);
+  }
+
+  private _failCycle(live: Pending[], e: LogshipError, now: number): void {
+    this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'write' });
+    for (const it of live) this._fail(it, e, now);
+  }
+
+  /** Cuts every file of a failed cycle back to its size before; what fails is retried later. */
+  private async _rollbackFiles(files: FilePlan[]): Promise<void> {
+    for (const plan of files) {
+      try {
+        await plan.file.fh.truncate(plan.before);
+        if (plan.sync) await plan.file.fh.datasync();
+      } catch {
+        this._rollback.push({ p: plan.file.path, id: plan.file.id, size: plan.before });
+        await this._handles.drop(plan.file.path);
+      }
+    }
+  }
+
+  private async _retryRollback(): Promise<void> {
+    while (this._rollback.length > 0) {
+      const mark = this._rollback[0]!;
+      await undoAppend(mark, this._fsync);
+      this._rollback.shift();
+    }
+  }
+}
+
+async function writeAll(file: OpenFile, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await file.fh.write(buf, off, buf.length - off, null);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+    off += bytesWritten;
+  }
+}
+
+interface RegistryEntry {
+  refs: number;
+  readonly ready: Promise<WriterCore>;
+}
+
+const ENTRIES = new Map<string, RegistryEntry>();
+const CLOSING = new Map<string, Promise<void>>();
+
+/** The shared core for a journal path: opened (with recovery) by the first user. */
+export async function acquireWriter(file: string, ctx: ComponentContext, fsync: boolean, maxOpen: number, hooks: WriterHooks = {}): Promise<WriterCore> {
+  for (;;) {
+    const closing = CLOSING.get(file);
+    if (closing !== undefined) {
+      await closing;
+      continue;
+    }
+    let e = ENTRIES.get(file);
+    if (e === undefined) {
+      const entry: RegistryEntry = { refs: 0, ready: WriterCore.open(file, ctx, fsync, maxOpen, hooks) };
+      ENTRIES.set(file, entry);
+      entry.ready.catch(() => {
+        if (ENTRIES.get(file) === entry) ENTRIES.delete(file);
+      });
+      e = entry;
+    }
+    e.refs++;
+    try {
+      const core = await e.ready;
+      core.adopt(ctx, fsync, maxOpen);
+      return core;
+    } catch (err) {
+      e.refs--;
+      throw err;
+    }
+  }
+}
+
+/** Drops one reference; the last one closes the core. */
+export async function releaseWriter(file: string): Promise<void> {
+  const e = ENTRIES.get(file);
+  if (e === undefined) return;
+  if (--e.refs > 0) return;
+  ENTRIES.delete(file);
+  const closing = e.ready.then((core) => core.close());
+  CLOSING.set(file, closing);
+  try {
+    await closing;
+  } finally {
+    if (CLOSING.get(file) === closing) CLOSING.delete(file);
+  }
+}

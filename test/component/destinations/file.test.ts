@@ -1,0 +1,403 @@
+// The file destination on real tmp dirs: paths, contents, exactly-once (dedupe, straddle, gap),
+// kill -9 recovery in a child process, torn journal, group commit order, errors, confinement.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Batch, indexLines, type BatchMeta } from '../../../src/core/batch.js';
+import type { Outcome } from '../../../src/core/outcome.js';
+import { FileDestination, fileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
+import { replay } from '../../../src/destinations/file/journal.js';
+import { testContext } from '../../helpers/context.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const CHILD = join(ROOT, 'test/fixtures/file-dest-crash-child.ts');
+const T0 = Date.UTC(2026, 10, 23, 10, 33, 0, 123);
+
+const meta = (host = 'web-1', program = 'app', extra: Partial<BatchMeta> = {}): BatchMeta => ({
+  host,
+  program,
+  facility: 1,
+  severity: 6,
+  timeMs: T0,
+  ...extra,
+});
+
+function batch(text: string, offset: number, m: BatchMeta = meta(), stream = 's1', origin = 'client-a'): Batch {
+  const data = Buffer.from(text);
+  return new Batch(data, indexLines(data), m, { origin, stream, offset });
+}
+
+/** Lines "p0\n" … "p{n-1}\n" and their byte offsets. */
+function lines(prefix: string, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += `${prefix}${i}\n`;
+  return s;
+}
+
+interface Env {
+  base: string;
+  state: string;
+}
+
+async function env(t: TestContext): Promise<Env> {
+  const root = await tmpDir(t);
+  return { base: join(root, 'out'), state: join(root, 'state') };
+}
+
+async function start(t: TestContext, e: Env, opts: Record<string, unknown> = {}, id = 'files') {
+  const options = fileDestinationOptions.parse({ type: 'file', base_dir: e.base, template: 'raw', ...opts });
+  const dest = fileDestination.create(options) as FileDestination;
+  const ctx = testContext({ id, stateDir: e.state, role: 'server' });
+  await dest.start(ctx);
+  t.after(() => dest.close());
+  return { dest, ctx, counter: (name: string) => ctx.counters.get(`logship_file_dest_${name}_total`) };
+}
+
+const read = (p: string): Promise<string> => readFile(p, 'utf8');
+
+function delivered(o: Outcome): void {
+  assert.equal(o.kind, 'delivered', o.kind === 'delivered' ? '' : String(o.error));
+}
+
+test('writes per-host/per-program files with the default line format', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { template: 'default' });
+  delivered(await dest.write(batch('hello\nworld\n', 0, meta('web-1', 'nginx'))));
+  delivered(await dest.write(batch('boot\n', 0, meta('db-2', 'kernel'), 's2')));
+  assert.equal(
+    await read(join(e.base, 'web-1/nginx.log')),
+    '2026-11-23T10:33:00.123Z web-1 nginx: hello\n2026-11-23T10:33:00.123Z web-1 nginx: world\n',
+  );
+  assert.equal(await read(join(e.base, 'db-2/kernel.log')), '2026-11-23T10:33:00.123Z db-2 kernel: boot\n');
+  assert.equal(counter('lines'), 3);
+  assert.equal(counter('bytes'), (await stat(join(e.base, 'web-1/nginx.log'))).size + (await stat(join(e.base, 'db-2/kernel.log'))).size);
+});
+
+test('date macros in paths, custom line template, modes', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, {
+    path: '${YEAR}/${MONTH}/${DAY}/${host}-${facility}.log',
+    template: '${HOUR}:${MIN}:${SEC} <${PRI}> ${MESSAGE}',
+    file_mode: '0600',
+    dir_mode: '0750',
+  });
+  delivered(await dest.write(batch('x\n', 0)));
+  const f = join(e.base, '2026/11/23/web-1-user.log');
+  assert.equal(await read(f), '10:33:00 <14> x\n');
+  assert.equal((await stat(f)).mode & 0o777, 0o600);
+  assert.equal((await stat(join(e.base, '2026/11'))).mode & 0o777, 0o750);
+});
+
+test('the same batch twice is written once', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e);
+  const text = lines('a', 0, 5);
+  delivered(await dest.write(batch(text, 0)));
+  delivered(await dest.write(batch(text, 0)));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), text);
+  assert.equal(counter('duplicates'), 5);
+  assert.equal(counter('lines'), 5);
+  assert.equal(dest.highWater('client-a', 's1'), text.length);
+});
+
+test('an overlapping resend that starts mid-way writes only the new lines', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e);
+  const all = lines('line-', 0, 10);
+  const cut3 = lines('line-', 0, 3).length;
+  const cut6 = lines('line-', 0, 6).length;
+  delivered(await dest.write(batch(all.slice(0, cut6), 0)));
+  // The client resends from line 3 (it never saw the ack for lines 3..5) up to line 9.
+  delivered(await dest.write(batch(all.slice(cut3), cut3)));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), all);
+  assert.equal(counter('duplicates'), 3);
+});
+
+test('a record straddling the high water mark is written from it on', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e);
+  // A partial last line "abc" was flushed as a record (no terminator) ...
+  const part = Buffer.from('abc');
+  delivered(await dest.write(new Batch(part, new Uint32Array([3]), meta(), { origin: 'client-a', stream: 's1', offset: 0 })));
+  // ... then the whole line arrives again from its start.
+  delivered(await dest.write(batch('abcdef\nnext\n', 0)));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), 'abc\ndef\nnext\n');
+});
+
+test('a gap is logged and written; streams are independent', async (t) => {
+  const e = await env(t);
+  const { dest, counter, ctx } = await start(t, e);
+  delivered(await dest.write(batch('a\n', 0)));
+  delivered(await dest.write(batch('c\n', 4)));
+  delivered(await dest.write(batch('x\n', 100, meta(), 's2')));
+  delivered(await dest.write(batch('y\n', 0, meta(), 's1', 'client-b')));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), 'a\nc\nx\ny\n');
+  assert.equal(counter('gaps'), 1);
+  assert.ok(ctx.logs.some((l) => l.level === 'warn' && (l.obj as { event?: string }).event === 'file_dest_gap'));
+});
+
+test('hw survives a restart; a torn journal tail is ignored', async (t) => {
+  const e = await env(t);
+  const first = await start(t, e);
+  delivered(await first.dest.write(batch(lines('a', 0, 3), 0)));
+  await first.dest.close();
+  // A crash mid-append leaves half a record behind.
+  await appendFile(journalPath(e.state, 'files'), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 0x7b]));
+  const second = await start(t, e);
+  assert.equal(second.ctx.counters.get('logship_file_dest_journal_torn_total'), 1);
+  assert.equal(second.dest.highWater('client-a', 's1'), lines('a', 0, 3).length);
+  delivered(await second.dest.write(batch(lines('a', 0, 5), 0)));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), lines('a', 0, 5));
+  assert.equal(second.counter('duplicates'), 3);
+  // The torn bytes are gone after the compaction at start.
+  const r = replay(await readFile(journalPath(e.state, 'files')), 'j');
+  assert.equal(r.torn, undefined);
+});
+
+function runChild(cfg: object): Promise<{ out: string; kill: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code, signal) => r(signal === 'SIGKILL' ? null : code)));
+  return waitFor(`child to hang (stdout: ${out} stderr: ${err})`, () => out.includes('HANGING') || child.exitCode !== null, 30_000).then(() => {
+    if (!out.includes('HANGING')) throw new Error(`child exited early: ${err}`);
+    return {
+      out,
+      kill: async () => {
+        child.kill('SIGKILL');
+        return exited;
+      },
+    };
+  });
+}
+
+test('kill -9 between data and COMMIT: the tail is cut at restart, the resend is written once', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 4);
+  const b = lines('b', 0, 3);
+  const child = await runChild({
+    baseDir: e.base,
+    stateDir: e.state,
+    id: 'files',
+    template: 'raw',
+    batches: [
+      { text: a, offset: 0 },
+      { text: b, offset: a.length },
+    ],
+    hang: 'before-commit',
+  });
+  assert.match(child.out, /COMMITTED 0/);
+  assert.doesNotMatch(child.out, /COMMITTED 1/);
+  const file = join(e.base, 'web-1/app.log');
+  assert.equal(await read(file), a + b, 'the uncommitted batch reached the file before the kill');
+  assert.equal(await child.kill(), null);
+
+  const { dest, counter } = await start(t, e);
+  assert.equal(await read(file), a, 'recovery cut the uncommitted tail');
+  assert.equal(counter('recoveries'), 1);
+  // The client never got the ack of b: it resends from the end of a (and a again, for good measure).
+  delivered(await dest.write(batch(a + b, 0)));
+  delivered(await dest.write(batch(b, a.length)));
+  assert.equal(await read(file), a + b);
+});
+
+test('kill -9 after COMMIT but before the ack: the resend is a duplicate', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 4);
+  const child = await runChild({ baseDir: e.base, stateDir: e.state, id: 'files', template: 'raw', batches: [{ text: a, offset: 0 }], hang: 'after-ack' });
+  assert.equal(await child.kill(), null);
+  const { dest, counter } = await start(t, e);
+  assert.equal(counter('recoveries'), 0);
+  delivered(await dest.write(batch(a, 0)));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), a);
+  assert.equal(counter('duplicates'), 4);
+});
+
+test('recovery never cuts a file that was rotated away after the crash', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 2);
+  const b = lines('b', 0, 2);
+  const child = await runChild({
+    baseDir: e.base,
+    stateDir: e.state,
+    id: 'files',
+    template: 'raw',
+    batches: [
+      { text: a, offset: 0 },
+      { text: b, offset: a.length },
+    ],
+    hang: 'before-commit',
+  });
+  await child.kill();
+  const file = join(e.base, 'web-1/app.log');
+  await rename(file, `${file}.1`);
+  await writeFile(file, 'someone else wrote this, and more than before\n');
+  const { counter } = await start(t, e);
+  assert.equal(counter('recoveries'), 0);
+  assert.equal(counter('recovery_skips'), 1);
+  assert.equal(await read(file), 'someone else wrote this, and more than before\n');
+  assert.equal(await read(`${file}.1`), a + b);
+});
+
+test('group commit of many concurrent writes keeps per-stream order', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { path: 'all.log', max_in_flight: 64 });
+  const streams = ['s0', 's1', 's2', 's3'];
+  const offsets = new Map(streams.map((s) => [s, 0]));
+  const pending: Promise<Outcome>[] = [];
+  const perStream = 50;
+  for (let i = 0; i < perStream; i++) {
+    for (const s of streams) {
+      const text = `${s} ${i}\n`;
+      pending.push(dest.write(batch(text, offsets.get(s)!, meta(), s)));
+      offsets.set(s, offsets.get(s)! + text.length);
+    }
+    if (i % 5 === 4) await new Promise((r) => setImmediate(r));
+  }
+  for (const o of await Promise.all(pending)) delivered(o);
+  const got = (await read(join(e.base, 'all.log'))).trimEnd().split('\n');
+  assert.equal(got.length, streams.length * perStream);
+  for (const s of streams) {
+    const seq = got.filter((l) => l.startsWith(`${s} `)).map((l) => Number(l.split(' ')[1]));
+    assert.deepEqual(seq, [...Array(perStream).keys()], s);
+  }
+  assert.equal(counter('lines'), streams.length * perStream);
+  // Grouped: far fewer BEGIN/COMMIT pairs than writes.
+  const r = replay(await readFile(journalPath(e.state, 'files')), 'j');
+  assert.ok(r.records > 1 && r.records < pending.length, `journal records: ${r.records}`);
+});
+
+test('network values cannot escape base_dir', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e);
+  const evil = ['../../etc', '..', '.', '/etc/passwd', 'a/../../b', '\u0000', '', '..\\..\\win', `${'x'.repeat(300)}`];
+  let n = 0;
+  for (const host of evil) {
+    for (const program of ['../../../tmp/pwn', 'ok', '..']) {
+      delivered(await dest.write(batch(`${n}\n`, 0, meta(host, program), `s${n}`)));
+      n++;
+    }
+  }
+  const root = dirname(e.base);
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const ent of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, ent.name);
+      if (ent.isDirectory()) await walk(p);
+      else found.push(relative(root, p));
+    }
+  };
+  await walk(root);
+  const outside = found.filter((p) => !p.startsWith('out/') && !p.startsWith('state/'));
+  assert.deepEqual(outside, []);
+  const written = found.filter((p) => p.startsWith('out/'));
+  assert.ok(written.length > 0);
+  for (const p of written) {
+    const parts = p.split('/');
+    assert.equal(parts.length, 3, p); // out/<host>/<program>.log
+    assert.ok(!parts.includes('..') && !parts.includes('.'), p);
+    assert.ok(Buffer.byteLength(parts[1]!) <= 128, p);
+  }
+  // Every line arrived somewhere, once.
+  let total = '';
+  for (const p of written) total += await read(join(root, p));
+  assert.equal(total.trimEnd().split('\n').sort((x, y) => Number(x) - Number(y)).join(','), [...Array(n).keys()].join(','));
+});
+
+test('an open error fails only its batches; later batches of that stream are held until it succeeds', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e);
+  // A directory where the file should be: open() fails with EISDIR.
+  await mkdir(join(e.base, 'bad/app.log'), { recursive: true });
+  const [bad, good] = await Promise.all([dest.write(batch('b0\n', 0, meta('bad'), 'sb')), dest.write(batch('g0\n', 0, meta('good'), 'sg'))]);
+  assert.equal(bad.kind, 'retryable');
+  assert.equal(bad.kind === 'retryable' && (bad.error as { code?: string }).code, 'LS_FILE_WRITE');
+  delivered(good);
+  assert.equal(counter('errors'), 1);
+  // The next batch of the failed stream must not overtake the failed one.
+  const next = await dest.write(batch('b1\n', 3, meta('other-path'), 'sb'));
+  assert.equal(next.kind, 'retryable');
+  assert.equal(counter('held'), 1);
+  // The operator fixes the path; the retry and then the held batch go through, in order.
+  await rename(join(e.base, 'bad/app.log'), join(e.base, 'bad/moved'));
+  delivered(await dest.write(batch('b0\n', 0, meta('bad'), 'sb')));
+  delivered(await dest.write(batch('b1\n', 3, meta('bad'), 'sb')));
+  assert.equal(await read(join(e.base, 'bad/app.log')), 'b0\nb1\n');
+});
+
+test('a write error (ENOSPC) rolls back the whole cycle; the retry writes each line once', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { fsync: false });
+  delivered(await dest.write(batch('g0\n', 0, meta('good'), 'sg')));
+  await mkdir(join(e.base, 'full'), { recursive: true });
+  await symlink('/dev/full', join(e.base, 'full/app.log'));
+  const [good, full] = await Promise.all([dest.write(batch('g1\n', 3, meta('good'), 'sg')), dest.write(batch('f0\n', 0, meta('full'), 'sf'))]);
+  assert.equal(good.kind, 'retryable');
+  assert.equal(full.kind, 'retryable');
+  assert.equal(full.kind === 'retryable' && (full.error as { code?: string }).code, 'LS_FILE_WRITE');
+  assert.ok(counter('errors') >= 1);
+  assert.equal(await read(join(e.base, 'good/app.log')), 'g0\n', 'rolled back');
+  delivered(await dest.write(batch('g1\n', 3, meta('good'), 'sg')));
+  assert.equal(await read(join(e.base, 'good/app.log')), 'g0\ng1\n');
+});
+
+test('a file moved away (logrotate) is followed by a new file at the path', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { max_open_files: 2 });
+  const file = join(e.base, 'web-1/app.log');
+  delivered(await dest.write(batch('a\n', 0)));
+  await rename(file, `${file}.1`);
+  delivered(await dest.write(batch('b\n', 2)));
+  assert.equal(await read(`${file}.1`), 'a\n');
+  assert.equal(await read(file), 'b\n');
+  // More files than max_open_files: handles are recycled, nothing is lost.
+  for (let i = 0; i < 6; i++) delivered(await dest.write(batch(`h${i}\n`, 0, meta(`h${i}`), `hs${i}`)));
+  for (let i = 0; i < 6; i++) delivered(await dest.write(batch(`h${i}b\n`, 3, meta(`h${i}`), `hs${i}`)));
+  for (let i = 0; i < 6; i++) assert.equal(await read(join(e.base, `h${i}/app.log`)), `h${i}\nh${i}b\n`);
+});
+
+test('two instances with one id (reload) share dedupe; close refuses new writes', async (t) => {
+  const e = await env(t);
+  const oldOne = await start(t, e);
+  delivered(await oldOne.dest.write(batch('a\n', 0)));
+  const newOne = await start(t, e);
+  delivered(await newOne.dest.write(batch('a\nb\n', 0)));
+  await oldOne.dest.close();
+  const after = await oldOne.dest.write(batch('c\n', 4));
+  assert.equal(after.kind, 'retryable');
+  assert.equal(after.kind === 'retryable' && (after.error as { code?: string }).code, 'LS_SHUTDOWN');
+  delivered(await newOne.dest.write(batch('b\nc\n', 2)));
+  await newOne.dest.flush();
+  assert.equal(await read(join(e.base, 'web-1/app.log')), 'a\nb\nc\n');
+});
+
+test('fsync off still writes exactly once', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { fsync: false, template: 'default' });
+  delivered(await dest.write(batch('x\n', 0)));
+  delivered(await dest.write(batch('x\n', 0)));
+  assert.equal((await read(join(e.base, 'web-1/app.log'))).split('\n').length, 2);
+});
+
+test('the journal is compacted as it grows and keeps every stream', async (t) => {
+  const e = await env(t);
+  const options = fileDestinationOptions.parse({ type: 'file', base_dir: e.base, template: 'raw', fsync: false });
+  const dest = new FileDestination(options, { compactBytes: 2000 });
+  await dest.start(testContext({ id: 'files', stateDir: e.state }));
+  for (let i = 0; i < 100; i++) delivered(await dest.write(batch(`${i}\n`, 0, meta(), `c${i}`)));
+  await dest.close();
+  const j = await readFile(journalPath(e.state, 'files'));
+  assert.ok(j.length < 2000 + 100 * 60, `journal is ${j.length} bytes`);
+  const r = replay(j, 'j');
+  assert.equal(r.streams.size, 100);
+  const again = await start(t, e);
+  for (let i = 0; i < 100; i++) delivered(await again.dest.write(batch(`${i}\n`, 0, meta(), `c${i}`)));
+  assert.equal(again.counter('duplicates'), 100);
+});
