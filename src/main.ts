@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof LogshipError) {
       process.stderr.write(`logship: ${err.message} [${err.code}]\n`);
-      return err.code.startsWith('LS_CONFIG') ? EXIT.CONFIG : EXIT.FAILURE;
+      return err.code === 'LS_CONFIG_INVALID' || err.code === 'LS_CONFIG_READ' ? EXIT.CONFIG : EXIT.FAILURE;
     }
     process.stderr.write(`logship: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return EXIT.FAILURE;

@@ -4,8 +4,6 @@
 export const ERROR_CODES = {
   LS_CONFIG_INVALID: 'the configuration has problems (each is listed with its key path)',
   LS_CONFIG_READ: 'the configuration file cannot be read',
-  LS_CONFIG_YAML: 'the configuration file is not valid YAML',
-  LS_USAGE: 'the command line is wrong',
   LS_STARTUP: 'a component could not start (bind, open, state directory)',
   LS_STATE_CORRUPT: 'a state file (checkpoint, journal) cannot be parsed',
   LS_FRAME_OVERSIZE: 'a peer sent a frame larger than the allowed maximum',

@@ -137,7 +137,7 @@ test('an unreadable config file is an LS_CONFIG_READ error', async () => {
 });
 
 test('the shipped configs are valid', async () => {
-  for (const f of ['configs/all-in-one.yaml', 'configs/client.yaml', 'configs/server.yaml']) {
+  for (const f of ['configs/all-in-one.yaml', 'configs/client.yaml', 'configs/relay.yaml', 'configs/server.yaml']) {
     const r = loadConfigText(f, await readFile(f, 'utf8'));
     assert.equal(r.ok, true, `${f}: ${JSON.stringify(!r.ok && r.issues)}`);
   }

@@ -1,0 +1,64 @@
+// The CLI as operators use it: exit codes, --help, check-config output, and the demo.
+import assert from 'node:assert/strict';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { REPO, runLogship, spawnLogship } from '../helpers/logship.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+test('--version and --help on every command exit 0', async () => {
+  const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
+  const v = await runLogship(['--version']);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.trim(), pkg.version);
+  for (const args of [['--help'], ['run', '--help'], ['check-config', '--help']]) {
+    const r = await runLogship(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.match(r.stdout, /Usage: logship/);
+  }
+});
+
+test('usage errors exit 2', async () => {
+  assert.equal((await runLogship(['frobnicate'])).code, 2);
+  assert.equal((await runLogship(['run'])).code, 2);
+});
+
+test('check-config: 0 for the shipped configs, 78 with every problem and its line', async (t) => {
+  for (const f of ['configs/all-in-one.yaml', 'configs/client.yaml', 'configs/relay.yaml', 'configs/server.yaml']) {
+    const r = await runLogship(['check-config', f]);
+    assert.equal(r.code, 0, `${f}: ${r.stderr}`);
+  }
+  const dir = await tmpDir(t);
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(bad, 'sources:\n  app:\n    type: file\n    include: 7\ndestinations:\n  up:\n    type: ship\n    upstreams: []\npaths:\n  - { from: [app], to: [nowhere] }\n');
+  const r = await runLogship(['check-config', bad]);
+  assert.equal(r.code, 78);
+  assert.match(r.stderr, /bad\.yaml:4:\d+: error: sources\.app\.include/);
+  assert.match(r.stderr, /bad\.yaml:8:\d+: error: destinations\.up\.upstreams/);
+  assert.match(r.stderr, /bad\.yaml:10:\d+: error: paths\[0\]\.to\[0\]: no destination named "nowhere"/);
+  const missing = await runLogship(['check-config', join(dir, 'nope.yaml')]);
+  assert.equal(missing.code, 78);
+  assert.match(missing.stderr, /cannot read config file/);
+  const runBad = await runLogship(['run', '--config', bad]);
+  assert.equal(runBad.code, 78);
+});
+
+test('the all-in-one demo: a line appended to the input appears in the output within a second', { timeout: 60_000 }, async (t) => {
+  const dir = await tmpDir(t, 'logship-demo-');
+  await mkdir(join(dir, '.demo', 'input'), { recursive: true });
+  const p = spawnLogship(['run', '--config', join(REPO, 'configs', 'all-in-one.yaml')], { cwd: dir });
+  t.after(() => p.stop('SIGKILL'));
+  const out = join(dir, '.demo', 'out', 'demo-host', 'app.log');
+  // Wait until it tails the (new) input file, then time one line end to end.
+  await appendFile(join(dir, '.demo', 'input', 'app.log'), 'warming up\n');
+  await waitFor('the demo to ship its first line', async () => (await readFile(out, 'utf8').catch(() => '')).includes('warming up'), 20_000);
+  const started = Date.now();
+  await appendFile(join(dir, '.demo', 'input', 'app.log'), 'hello from the demo\n');
+  await waitFor('the demo line', async () => (await readFile(out, 'utf8')).includes('hello from the demo'), 5_000, 10);
+  const took = Date.now() - started;
+  assert.ok(took < 1_000, `took ${took} ms`);
+  const text = await readFile(out, 'utf8');
+  assert.match(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z demo-host app: hello from the demo$/m);
+  assert.equal(await p.stop('SIGTERM'), 0, p.output());
+});
