@@ -7,8 +7,16 @@
 // ends[i] is the end (exclusive) of record i inside data, terminator included. A record's text is
 // its slice without one trailing "\n" (and a "\r" before it). No per-record strings are made.
 // Metadata shared by all records travels once per batch. Immutable after creation.
+//
+// A batch cut by a per-record filter is *compacted*: data holds only the kept records, each with
+// its own stream offset in recordOffsets, and endOffset still marks the end of the whole range the
+// batch accounts for (so dedupe high-water marks move past dropped records too).
+//
+// When meta.format is 'syslog', each record is a syslog message; its per-record fields (host,
+// program, PRI, timestamp…) are parsed only when something needs them, into `fields`.
 
 import type { Outcome } from './outcome.js';
+import type { RecordFields } from './records.js';
 import type { StreamPos } from './stream.js';
 
 export interface BatchMeta {
@@ -20,6 +28,17 @@ export interface BatchMeta {
   readonly severity: number;
   /** Time the bytes were read, ms since the epoch. */
   readonly timeMs: number;
+  /** 'syslog': every record is a syslog message (RFC 3164/5424) whose header overrides the above per record. */
+  readonly format?: 'syslog';
+}
+
+export interface BatchExtras {
+  /** Stream offset of each record's first byte, when the records are not contiguous in the stream. */
+  readonly recordOffsets?: Float64Array;
+  /** End of the stream range the batch accounts for; default pos.offset + data.length. */
+  readonly endOffset?: number;
+  /** Already-parsed per-record fields (syslog sources parse as they receive). */
+  readonly fields?: RecordFields;
 }
 
 export class Batch {
@@ -29,14 +48,21 @@ export class Batch {
   readonly pos: StreamPos;
   /** Resolves with the joined outcome of every destination the batch was routed to. */
   readonly settled: Promise<Outcome>;
+  readonly recordOffsets: Float64Array | undefined;
+  /** Per-record syslog fields: set by the source, or parsed on first need (codec/syslog recordFields()). */
+  fields: RecordFields | undefined;
+  private readonly _endOffset: number;
   private _settle: (o: Outcome) => void;
   private _isSettled: boolean;
 
-  constructor(data: Buffer, ends: Uint32Array, meta: BatchMeta, pos: StreamPos) {
+  constructor(data: Buffer, ends: Uint32Array, meta: BatchMeta, pos: StreamPos, extras?: BatchExtras) {
     this.data = data;
     this.ends = ends;
     this.meta = meta;
     this.pos = pos;
+    this.recordOffsets = extras?.recordOffsets;
+    this.fields = extras?.fields;
+    this._endOffset = extras?.endOffset ?? pos.offset + data.length;
     this._isSettled = false;
     let settle!: (o: Outcome) => void;
     this.settled = new Promise<Outcome>((resolve) => {
@@ -49,13 +75,18 @@ export class Batch {
     return this.ends.length;
   }
 
-  /** Stream offset just past the last byte of the batch. */
+  /** Stream offset just past the range the batch accounts for. */
   get endOffset(): number {
-    return this.pos.offset + this.data.length;
+    return this._endOffset;
   }
 
   recordStart(i: number): number {
     return i === 0 ? 0 : this.ends[i - 1]!;
+  }
+
+  /** Stream offset of record i's first byte. */
+  recordOffset(i: number): number {
+    return this.recordOffsets === undefined ? this.pos.offset + this.recordStart(i) : this.recordOffsets[i]!;
   }
 
   /** End of record i's text inside data: without its "\n" or "\r\n" terminator. */

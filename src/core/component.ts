@@ -74,7 +74,13 @@ export interface DestinationFactory<S extends z.ZodType = z.ZodType> {
   create(options: z.output<S>): Destination;
 }
 
-/** A compiled filter: decides whole batches from shared metadata. */
+/**
+ * A compiled filter. matchBatch decides a whole batch from its shared metadata when it can
+ * (true/false); undefined means the answer depends on the records (a message test, or a
+ * syslog batch whose records carry their own host, program, PRI), and then matchRecord decides
+ * each record. Neither can fail at run time.
+ */
 export interface CompiledFilter {
-  matchBatch(meta: BatchMeta): boolean;
+  matchBatch(meta: BatchMeta): boolean | undefined;
+  matchRecord(batch: Batch, i: number): boolean;
 }

@@ -7,15 +7,22 @@
 //   unary   := "not" unary | "(" expr ")" | test
 //   test    := level-field ( cmp level | "in" level ".." level | "in" "(" level ("," level)* ")" )
 //            | name-field ( ("==" | "!=") word | ("=~" | "!~") /regex/flags )
+//            | "message" ( "contains" word | ("=~" | "!~") /regex/flags )
 //   level-field := facility | severity        cmp := == != < <= > >=
 //   name-field  := host | program             word: bare or quoted; * ? [ make it a glob
 //
 // Severity follows syslog numbering: emerg = 0 … debug = 7, so `severity <= warning` means
 // "warning or more severe".
+//
+// Evaluation is three-valued per batch: a test on shared metadata decides the whole batch; a
+// test on the message, or on a field of a syslog batch (whose records carry their own), answers
+// "undefined" and the router asks each record.
 
 import picomatch from 'picomatch';
-import type { BatchMeta } from '../core/batch.js';
+import { recordFields } from '../codec/syslog/parse.js';
+import type { Batch, BatchMeta } from '../core/batch.js';
 import type { CompiledFilter } from '../core/component.js';
+import type { RecordFields } from '../core/records.js';
 import { facilityCode, severityCode } from '../util/syslog-codes.js';
 
 export class FilterSyntaxError extends Error {
@@ -33,7 +40,14 @@ type Tok =
   | { t: 'regex'; v: RegExp; col: number }
   | { t: 'end'; col: number };
 
-type Pred = (m: BatchMeta) => boolean;
+type Node =
+  | { readonly k: 'and' | 'or'; readonly a: Node; readonly b: Node }
+  | { readonly k: 'not'; readonly a: Node }
+  | { readonly k: 'level'; readonly field: 'facility' | 'severity'; readonly test: (v: number) => boolean }
+  | { readonly k: 'name'; readonly field: 'host' | 'program'; readonly test: (s: string) => boolean }
+  | { readonly k: 'message'; readonly test: (data: Buffer, start: number, end: number) => boolean };
+
+type Pred = Node;
 
 const OPS = ['==', '!=', '<=', '>=', '=~', '!~', '<', '>', '(', ')', ',', '..'];
 
@@ -148,9 +162,7 @@ class Parser {
     let left = this._and();
     while (this._isWord('or')) {
       this._next();
-      const a = left;
-      const b = this._and();
-      left = (m) => a(m) || b(m);
+      left = { k: 'or', a: left, b: this._and() };
     }
     return left;
   }
@@ -159,9 +171,7 @@ class Parser {
     let left = this._unary();
     while (this._isWord('and')) {
       this._next();
-      const a = left;
-      const b = this._unary();
-      left = (m) => a(m) && b(m);
+      left = { k: 'and', a: left, b: this._unary() };
     }
     return left;
   }
@@ -169,8 +179,7 @@ class Parser {
   private _unary(): Pred {
     if (this._isWord('not')) {
       this._next();
-      const p = this._unary();
-      return (m) => !p(m);
+      return { k: 'not', a: this._unary() };
     }
     if (this._isOp('(')) {
       this._next();
@@ -187,7 +196,8 @@ class Parser {
     const field = f.v.toLowerCase();
     if (field === 'facility' || field === 'severity') return this._levelTest(field);
     if (field === 'host' || field === 'program') return this._nameTest(field);
-    throw new FilterSyntaxError(`unknown field '${f.v}' (known: facility, severity, host, program)`, f.col);
+    if (field === 'message') return this._messageTest();
+    throw new FilterSyntaxError(`unknown field '${f.v}' (known: facility, severity, host, program, message)`, f.col);
   }
 
   private _level(field: 'facility' | 'severity'): number {
@@ -200,7 +210,11 @@ class Parser {
   }
 
   private _levelTest(field: 'facility' | 'severity'): Pred {
-    const get = field === 'facility' ? (m: BatchMeta) => m.facility : (m: BatchMeta) => m.severity;
+    const test = this._levelCmp(field);
+    return { k: 'level', field, test };
+  }
+
+  private _levelCmp(field: 'facility' | 'severity'): (v: number) => boolean {
     const t = this._next();
     if (t.t === 'word' && !t.quoted && t.v.toLowerCase() === 'in') {
       if (this._isOp('(')) {
@@ -211,37 +225,36 @@ class Parser {
           set.add(this._level(field));
         }
         this._expectOp(')');
-        return (m) => set.has(get(m));
+        return (x) => set.has(x);
       }
       const a = this._level(field);
       this._expectOp('..');
       const b = this._level(field);
       const lo = Math.min(a, b);
       const hi = Math.max(a, b);
-      return (m) => get(m) >= lo && get(m) <= hi;
+      return (x) => x >= lo && x <= hi;
     }
     if (t.t !== 'op') throw new FilterSyntaxError(`expected a comparison after '${field}'`, t.col);
     const v = this._level(field);
     switch (t.v) {
-      case '==': return (m) => get(m) === v;
-      case '!=': return (m) => get(m) !== v;
-      case '<': return (m) => get(m) < v;
-      case '<=': return (m) => get(m) <= v;
-      case '>': return (m) => get(m) > v;
-      case '>=': return (m) => get(m) >= v;
+      case '==': return (x) => x === v;
+      case '!=': return (x) => x !== v;
+      case '<': return (x) => x < v;
+      case '<=': return (x) => x <= v;
+      case '>': return (x) => x > v;
+      case '>=': return (x) => x >= v;
       default: throw new FilterSyntaxError(`'${t.v}' does not apply to ${field}`, t.col);
     }
   }
 
   private _nameTest(field: 'host' | 'program'): Pred {
-    const get = field === 'host' ? (m: BatchMeta) => m.host : (m: BatchMeta) => m.program;
     const op = this._next();
     if (op.t !== 'op') throw new FilterSyntaxError(`expected ==, !=, =~ or !~ after '${field}'`, op.col);
     if (op.v === '=~' || op.v === '!~') {
       const r = this._next();
       if (r.t !== 'regex') throw new FilterSyntaxError('expected a /regular expression/', r.col);
       const re = r.v;
-      return op.v === '=~' ? (m) => re.test(get(m)) : (m) => !re.test(get(m));
+      return { k: 'name', field, test: op.v === '=~' ? (x) => re.test(x) : (x) => !re.test(x) };
     }
     if (op.v !== '==' && op.v !== '!=') throw new FilterSyntaxError(`'${op.v}' does not apply to ${field}`, op.col);
     const w = this._next();
@@ -254,7 +267,75 @@ class Parser {
     } else {
       eq = (s) => s === value;
     }
-    return op.v === '==' ? (m) => eq(get(m)) : (m) => !eq(get(m));
+    return { k: 'name', field, test: op.v === '==' ? eq : (x) => !eq(x) };
+  }
+
+  private _messageTest(): Pred {
+    const op = this._next();
+    if (op.t === 'op' && (op.v === '=~' || op.v === '!~')) {
+      const r = this._next();
+      if (r.t !== 'regex') throw new FilterSyntaxError('expected a /regular expression/', r.col);
+      const re = r.v;
+      const hit = (d: Buffer, s: number, e: number): boolean => re.test(d.toString('utf8', s, e));
+      return { k: 'message', test: op.v === '=~' ? hit : (d, s, e) => !hit(d, s, e) };
+    }
+    if (!(op.t === 'word' && !op.quoted && op.v.toLowerCase() === 'contains')) {
+      throw new FilterSyntaxError("expected 'contains', =~ or !~ after 'message'", op.col);
+    }
+    const w = this._next();
+    if (w.t !== 'word') throw new FilterSyntaxError('expected the text to look for', w.col);
+    const needle = Buffer.from(w.v, 'utf8');
+    const hit = (d: Buffer, s: number, e: number): boolean => e - s >= needle.length && d.subarray(s, e).indexOf(needle) !== -1;
+    return { k: 'message', test: hit };
+  }
+}
+
+/** Three-valued: undefined when the answer depends on the records. */
+function onBatch(n: Node, m: BatchMeta): boolean | undefined {
+  switch (n.k) {
+    case 'and': {
+      const a = onBatch(n.a, m);
+      if (a === false) return false;
+      const b = onBatch(n.b, m);
+      if (b === false) return false;
+      return a === true && b === true ? true : undefined;
+    }
+    case 'or': {
+      const a = onBatch(n.a, m);
+      if (a === true) return true;
+      const b = onBatch(n.b, m);
+      if (b === true) return true;
+      return a === false && b === false ? false : undefined;
+    }
+    case 'not': {
+      const a = onBatch(n.a, m);
+      return a === undefined ? undefined : !a;
+    }
+    case 'level':
+      if (m.format === 'syslog') return undefined;
+      return n.test(n.field === 'facility' ? m.facility : m.severity);
+    case 'name':
+      if (m.format === 'syslog') return undefined;
+      return n.test(n.field === 'host' ? m.host : m.program);
+    case 'message':
+      return undefined;
+  }
+}
+
+function onRecord(n: Node, b: Batch, f: RecordFields, i: number): boolean {
+  switch (n.k) {
+    case 'and':
+      return onRecord(n.a, b, f, i) && onRecord(n.b, b, f, i);
+    case 'or':
+      return onRecord(n.a, b, f, i) || onRecord(n.b, b, f, i);
+    case 'not':
+      return !onRecord(n.a, b, f, i);
+    case 'level':
+      return n.test(n.field === 'facility' ? f.facility(i) : f.severity(i));
+    case 'name':
+      return n.test(n.field === 'host' ? f.host[i]! : f.program[i]!);
+    case 'message':
+      return n.test(b.data, f.msgStart[i]!, f.msgEnd[i]!);
   }
 }
 
@@ -267,6 +348,9 @@ function describe(t: Tok): string {
 /** Compiles an expression; throws FilterSyntaxError (with a 1-based column) when it is malformed. */
 export function compileFilter(src: string): CompiledFilter {
   if (src.trim() === '') throw new FilterSyntaxError('empty expression', 1);
-  const pred = new Parser(tokenize(src)).parse();
-  return { matchBatch: pred };
+  const root = new Parser(tokenize(src)).parse();
+  return {
+    matchBatch: (meta) => onBatch(root, meta),
+    matchRecord: (batch, i) => onRecord(root, batch, recordFields(batch), i),
+  };
 }

@@ -3,7 +3,7 @@
 // backpressure toward sources); retries of `retryable` with backoff while running; joins outcomes.
 // It knows components only through core/ interfaces.
 
-import type { Batch } from '../core/batch.js';
+import { Batch } from '../core/batch.js';
 import type { CompiledFilter, Destination, Telemetry } from '../core/component.js';
 import { LogshipError } from '../core/errors.js';
 import { DELIVERED, retryable, type Outcome } from '../core/outcome.js';
@@ -49,34 +49,62 @@ export class Router {
 
   /** Routes a batch from `source`. Resolves once every target destination has taken it (backpressure). */
   async push(source: string, batch: Batch): Promise<void> {
-    const targets = this._targetsFor(source, batch);
-    if (targets.length === 0) {
+    const plan = this._plan(source, batch);
+    if (plan.length === 0) {
       batch.settle(DELIVERED);
       return;
     }
     const writes: Promise<Outcome>[] = [];
-    for (const i of targets) {
+    for (const [i, b] of plan) {
       const wait = this._slots[i]!.acquire();
       if (wait !== undefined) await wait;
-      writes.push(this._writeWithRetry(i, batch));
+      writes.push(this._writeWithRetry(i, b));
     }
     const done = Promise.all(writes).then((outcomes) => batch.settle(joinOutcomes(outcomes)));
     this._inflight.add(done);
     void done.finally(() => this._inflight.delete(done));
   }
 
-  private _targetsFor(source: string, batch: Batch): number[] {
+  /**
+   * Which destinations get which batch, in destination order: the batch itself where a path
+   * takes it whole, a compacted copy where per-record filters keep only some records, nothing
+   * where no record is kept.
+   */
+  private _plan(source: string, batch: Batch): Array<[number, Batch]> {
     const routes = this._routes.get(source);
     if (routes === undefined) return [];
-    if (routes.length === 1) {
-      const r = routes[0]!;
-      return r.filter === undefined || r.filter.matchBatch(batch.meta) ? [...r.targets] : [];
-    }
-    const set = new Set<number>();
+    const whole = new Set<number>();
+    let masks: Map<number, Uint8Array> | undefined;
     for (const r of routes) {
-      if (r.filter === undefined || r.filter.matchBatch(batch.meta)) for (const t of r.targets) set.add(t);
+      const decision = r.filter === undefined ? true : r.filter.matchBatch(batch.meta);
+      if (decision === false) continue;
+      if (decision === true) {
+        for (const t of r.targets) whole.add(t);
+        continue;
+      }
+      const mask = recordMask(r.filter!, batch);
+      masks ??= new Map();
+      for (const t of r.targets) {
+        const prev = masks.get(t);
+        if (prev === undefined) masks.set(t, mask);
+        else masks.set(t, orMasks(prev, mask));
+      }
     }
-    return [...set].sort((a, b) => a - b);
+    const plan: Array<[number, Batch]> = [];
+    for (const t of whole) plan.push([t, batch]);
+    if (masks !== undefined) {
+      const compacted = new Map<Uint8Array, Batch | null>();
+      for (const [t, mask] of masks) {
+        if (whole.has(t)) continue;
+        let b = compacted.get(mask);
+        if (b === undefined) {
+          b = compact(batch, mask);
+          compacted.set(mask, b);
+        }
+        if (b !== null) plan.push([t, b]);
+      }
+    }
+    return plan.sort((a, b) => a[0] - b[0]);
   }
 
   private async _writeWithRetry(i: number, batch: Batch): Promise<Outcome> {
@@ -133,4 +161,49 @@ export class Router {
     }
     return true;
   }
+}
+
+function recordMask(filter: CompiledFilter, batch: Batch): Uint8Array {
+  const mask = new Uint8Array(batch.count);
+  for (let i = 0; i < mask.length; i++) mask[i] = filter.matchRecord(batch, i) ? 1 : 0;
+  return mask;
+}
+
+function orMasks(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! | b[i]!;
+  return out;
+}
+
+/**
+ * The kept records of a batch as a new batch: their bytes copied once into one buffer, each with
+ * its own stream offset, and the same end offset (so a receiver's high-water mark passes the
+ * dropped records too). The batch itself when every record is kept; null when none is.
+ */
+export function compact(batch: Batch, mask: Uint8Array): Batch | null {
+  let kept = 0;
+  let bytes = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 1) {
+      kept++;
+      bytes += batch.ends[i]! - batch.recordStart(i);
+    }
+  }
+  if (kept === mask.length) return batch;
+  if (kept === 0) return null;
+  const data = Buffer.allocUnsafe(bytes);
+  const ends = new Uint32Array(kept);
+  const offsets = new Float64Array(kept);
+  let at = 0;
+  let k = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] !== 1) continue;
+    const s = batch.recordStart(i);
+    const e = batch.ends[i]!;
+    batch.data.copy(data, at, s, e);
+    offsets[k] = batch.recordOffset(i);
+    at += e - s;
+    ends[k++] = at;
+  }
+  return new Batch(data, ends, batch.meta, batch.pos, { recordOffsets: offsets, endOffset: batch.endOffset });
 }

@@ -35,6 +35,14 @@ export const fileSourceOptions = z
       .min(1)
       .optional()
       .describe("Program name of the records. Default: the file's base name without its last extension (app.log → app)."),
+    format: z
+      .enum(['raw', 'syslog'])
+      .default('raw')
+      .describe(
+        "How to read each line: 'raw' = the line is the message, with this source's facility, severity and program; " +
+          "'syslog' = the line is a syslog message (RFC 3164/5424) whose own PRI, timestamp, host and tag win, " +
+          'parsed per line when a filter, a template or a syslog destination needs them.',
+      ),
     max_line_bytes: z
       .number()
       .int()

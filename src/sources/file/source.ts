@@ -114,6 +114,7 @@ export class FileSource implements Source, TailerHost {
       host: ctx.node.name,
       facility: facilityCode(o.facility) ?? 1,
       severity: severityCode(o.severity) ?? 5,
+      syslog: o.format === 'syslog',
     };
     const dir = join(ctx.node.stateDir, 'checkpoints');
     const file = join(dir, `${ctx.id}.json`);

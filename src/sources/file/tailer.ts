@@ -48,6 +48,8 @@ export interface TailerConfig {
   readonly host: string;
   readonly facility: number;
   readonly severity: number;
+  /** Lines are syslog messages (meta.format 'syslog'). */
+  readonly syslog: boolean;
 }
 
 interface InFlight {
@@ -302,7 +304,9 @@ export class FileTailer {
     const batch = new Batch(
       data,
       ends,
-      { host: cfg.host, program: this.program, facility: cfg.facility, severity: cfg.severity, timeMs: Date.now() },
+      cfg.syslog
+        ? { host: cfg.host, program: this.program, facility: cfg.facility, severity: cfg.severity, timeMs: Date.now(), format: 'syslog' }
+        : { host: cfg.host, program: this.program, facility: cfg.facility, severity: cfg.severity, timeMs: Date.now() },
       { origin: cfg.host, stream: this.stream, offset },
     );
     const settled = batch.settled.then((o) => this._settled(entry, o, offset, ends.length));

@@ -12,6 +12,7 @@ test('defaults', () => {
     start_at: 'end',
     facility: 'user',
     severity: 'notice',
+    format: 'raw',
     max_line_bytes: 65_536,
     partial_flush_ms: 1000,
     read_chunk_bytes: 1_048_576,

@@ -1,0 +1,71 @@
+// Per-record syslog fields, columnar: one typed array (or string array) per field, one slot per
+// record of a batch. Filled by codec/syslog's parser, only for batches whose records are syslog
+// messages and only when something needs a per-record field (a filter, a template, syslog output).
+//
+//   record i of batch.data:  <PRI>VERSION TIMESTAMP HOST APP PROCID MSGID [SD] MSG
+//                                                   |    |    |      |     |    |
+//   host[i] program[i] (strings)   pidStart/End  msgidStart/End  sdStart/End  msgStart/End
+//   (offsets are into batch.data; -1 = absent / nil "-")
+
+export const RECORD_FLAG = {
+  /** Parsed as RFC 5424. */
+  RFC5424: 1,
+  /** Did not parse as syslog: the whole record is the message, defaults for the rest. */
+  MALFORMED: 2,
+  /** The message carried its own timestamp (else timeMs is the reception time). */
+  HAS_TIME: 4,
+  /** The message carried its own hostname (else host is the sender's). */
+  HAS_HOST: 8,
+  /** The message carried a PRI (else facility/severity are the source's defaults). */
+  HAS_PRI: 16,
+} as const;
+
+export class RecordFields {
+  readonly count: number;
+  /** facility * 8 + severity. */
+  readonly pri: Uint8Array;
+  /** Timestamp, ms since the epoch (UTC). */
+  readonly timeMs: Float64Array;
+  /** Timezone offset of the original timestamp in minutes east of UTC (for faithful re-output); 0 when absent. */
+  readonly tzMin: Int16Array;
+  /** Fraction digits of the original timestamp (0–6), to re-emit the same precision. */
+  readonly fracDigits: Uint8Array;
+  readonly host: string[];
+  readonly program: string[];
+  readonly pidStart: Int32Array;
+  readonly pidEnd: Int32Array;
+  readonly msgidStart: Int32Array;
+  readonly msgidEnd: Int32Array;
+  readonly sdStart: Int32Array;
+  readonly sdEnd: Int32Array;
+  readonly msgStart: Uint32Array;
+  readonly msgEnd: Uint32Array;
+  readonly flags: Uint8Array;
+
+  constructor(count: number) {
+    this.count = count;
+    this.pri = new Uint8Array(count);
+    this.timeMs = new Float64Array(count);
+    this.tzMin = new Int16Array(count);
+    this.fracDigits = new Uint8Array(count);
+    this.host = new Array<string>(count).fill('');
+    this.program = new Array<string>(count).fill('');
+    this.pidStart = new Int32Array(count).fill(-1);
+    this.pidEnd = new Int32Array(count).fill(-1);
+    this.msgidStart = new Int32Array(count).fill(-1);
+    this.msgidEnd = new Int32Array(count).fill(-1);
+    this.sdStart = new Int32Array(count).fill(-1);
+    this.sdEnd = new Int32Array(count).fill(-1);
+    this.msgStart = new Uint32Array(count);
+    this.msgEnd = new Uint32Array(count);
+    this.flags = new Uint8Array(count);
+  }
+
+  facility(i: number): number {
+    return this.pri[i]! >> 3;
+  }
+
+  severity(i: number): number {
+    return this.pri[i]! & 7;
+  }
+}
