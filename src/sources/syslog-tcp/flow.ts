@@ -1,0 +1,138 @@
+// Hand-off of received syslog messages to the router, shared by syslog-udp, syslog-tcp and
+// syslog-tls: one RecordBatcher per connection (TCP/TLS) or per sender address (UDP), with the
+// backlog (bytes received but not yet taken by the router) counted so that the caller can pause
+// its socket (TCP) or drop and count (UDP) above a bound. No sockets here.
+//
+//   add() ──► RecordBatcher ──► batch ──► push chain ──► ctx.push (router) resolves
+//   backlog += n + 1                                       backlog -= batch bytes
+//
+// The backlog is released when a push resolves, not when a batch is cut: the batcher's timer also
+// cuts batches (every maxDelayMs) that nobody awaits, and a slow router would otherwise let an
+// unbounded chain of small timer batches pile up.
+//
+// Each record of a Batch is one line (the file destination relies on it), but an octet-counted
+// frame or a datagram may hold LF bytes: inner LFs become spaces before the batch is pushed (one
+// memchr pass per batch; the length does not change). syslog-ng's `no-multi-line` does the same.
+//
+// Each batch is parsed (codec/syslog) before it is pushed: batch.fields is then ready for filters,
+// templates and the syslog destination, and messages that are not syslog are counted.
+//
+// Sockets cannot be re-read and syslog has no acks: a batch is pushed and not waited for
+// (batch.settled is not observed). A disk spool comes later (DESIGN.md "Delivery").
+
+import type { Batch, BatchMeta } from '../../core/batch.js';
+import type { SourceContext } from '../../core/component.js';
+import { FRAME_FLAG } from '../../codec/framing/newline.js';
+import { countMalformed, recordFields } from '../../codec/syslog/parse.js';
+import { RecordBatcher } from '../common/record-batcher.js';
+
+/** A batch is cut at this size… */
+export const SYSLOG_BATCH_BYTES = 256 * 1024;
+/** …or when its first record has waited this long (low latency for interactive senders). */
+export const SYSLOG_BATCH_DELAY_MS = 10;
+
+/** Bytes received and not yet taken by the router: shared by the flows of one UDP source. */
+export class Backlog {
+  bytes: number;
+  constructor() {
+    this.bytes = 0;
+  }
+}
+
+export class SyslogFlow {
+  /** Peer's address, for telemetry fields. */
+  readonly remote: string;
+  /** Last time a record was added (ms since epoch), for idle eviction of UDP senders. */
+  lastAddAt: number;
+  private readonly _ctx: SourceContext;
+  private readonly _batcher: RecordBatcher;
+  private readonly _backlog: Backlog;
+  private _own: number;
+
+  constructor(ctx: SourceContext, meta: Omit<BatchMeta, 'timeMs'>, remote: string, backlog: Backlog = new Backlog()) {
+    this.remote = remote;
+    this.lastAddAt = Date.now();
+    this._ctx = ctx;
+    this._backlog = backlog;
+    this._own = 0;
+    // The batcher pushes through this context. Its push never rejects: a rejection would break the
+    // batcher's chain of pushes, and the backlog would stay counted forever.
+    const counted: SourceContext = {
+      id: ctx.id,
+      node: ctx.node,
+      log: ctx.log,
+      telemetry: ctx.telemetry,
+      push: async (b: Batch) => {
+        try {
+          flattenInnerNewlines(b);
+          // Parsed once here (filters, templates and the syslog destination read the cache), which
+          // also counts the messages that are not syslog.
+          const malformed = countMalformed(recordFields(b));
+          if (malformed > 0) ctx.telemetry.emit('syslog_malformed', { remote }, malformed);
+          await ctx.push(b);
+        } catch (err) {
+          ctx.telemetry.emit('syslog_push_failed', { err, remote, records: b.count });
+        } finally {
+          this._own -= b.data.length;
+          this._backlog.bytes -= b.data.length;
+        }
+      },
+    };
+    this._batcher = new RecordBatcher(counted, { meta, maxBatchBytes: SYSLOG_BATCH_BYTES, maxDelayMs: SYSLOG_BATCH_DELAY_MS });
+  }
+
+  /** Bytes this flow received and the router has not taken yet. */
+  get backlogBytes(): number {
+    return this._own;
+  }
+
+  /**
+   * Add one record: bytes [start, end) of buf (terminator already removed), with the FRAME_FLAG
+   * bits the deframer set (oversize messages are counted here, once each).
+   */
+  add(buf: Buffer, start: number, end: number, flags: number): void {
+    if ((flags & FRAME_FLAG.OVERSIZE) !== 0) {
+      this._ctx.telemetry.emit((flags & FRAME_FLAG.TRUNCATED) !== 0 ? 'syslog_message_truncated' : 'syslog_message_split', { remote: this.remote });
+    }
+    const n = end - start + 1;
+    this._own += n;
+    this._backlog.bytes += n;
+    this.lastAddAt = Date.now();
+    // The returned promise (a full batch being pushed) is observed through backlogBytes/flush().
+    void this._batcher.add(buf, start, end);
+  }
+
+  /** Push what waits; resolves once the router has taken everything added so far. Never rejects. */
+  flush(): Promise<void> {
+    return this._batcher.flush();
+  }
+
+  /** Same as flush(): the batcher holds no timer once flushed. */
+  close(): Promise<void> {
+    return this._batcher.close();
+  }
+}
+
+/**
+ * Every record of a Batch is one line: LF bytes inside a record become spaces. One pass over the
+ * batch with indexOf; an LF is a terminator when it is the last byte of a record.
+ */
+export function flattenInnerNewlines(b: Batch): number {
+  const d = b.data;
+  const ends = b.ends;
+  let k = 0;
+  let n = 0;
+  for (let i = d.indexOf(0x0a); i !== -1; i = d.indexOf(0x0a, i + 1)) {
+    while (k < ends.length && ends[k]! - 1 < i) k++;
+    if (k < ends.length && ends[k]! - 1 === i) continue;
+    d[i] = 0x20;
+    n++;
+  }
+  return n;
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1": an IPv4 peer of a dual-stack socket is named by its IPv4 address. */
+export function peerHost(address: string | undefined): string {
+  if (address === undefined || address.length === 0) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,180 @@
+// The syslog-udp source (RFC 5426): one message per datagram. Datagrams are batched per sender
+// address (bounded map, idle senders evicted). UDP cannot be paused: while the pipeline is more
+// than max_buffered_bytes behind, datagrams are dropped and counted, so memory stays bounded.
+//
+//   'message' ─► trim CR/LF/NUL ─► backlog > max_buffered_bytes? drop + count
+//                                 └► flow of the sender's IP (RecordBatcher) ─► router
+
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Source, SourceContext } from '../../core/component.js';
+import { LogshipError } from '../../core/errors.js';
+import { FRAME_FLAG } from '../../codec/framing/newline.js';
+import { parseListenAddress } from '../../transport/listener.js';
+import { Backlog, peerHost, SyslogFlow } from '../syslog-tcp/flow.js';
+import { messageSettings, type SyslogMessageSettings } from '../syslog-tcp/options.js';
+import { STOP_BOUND_MS, withDeadline } from '../syslog-tcp/server.js';
+import type { SyslogUdpOptions } from './options.js';
+
+/** Senders with a batcher of their own at once; a new one evicts the least recently heard. */
+export const MAX_UDP_SENDERS = 256;
+/** A sender silent for this long has its batcher flushed and dropped. */
+export const UDP_SENDER_IDLE_MS = 30_000;
+
+type State = 'new' | 'running' | 'stopped';
+
+export class SyslogUdpSource implements Source {
+  private readonly _opts: SyslogUdpOptions;
+  private readonly _message: SyslogMessageSettings;
+  private readonly _backlog: Backlog;
+  private readonly _flows: Map<string, SyslogFlow>;
+  private readonly _flushing: Set<Promise<void>>;
+  private _ctx: SourceContext | null;
+  private _socket: Socket | null;
+  private _state: State;
+  private _sweep: NodeJS.Timeout | null;
+  private _address: { host: string; port: number } | null;
+
+  constructor(opts: SyslogUdpOptions) {
+    this._opts = opts;
+    this._message = messageSettings(opts);
+    this._backlog = new Backlog();
+    this._flows = new Map();
+    this._flushing = new Set();
+    this._ctx = null;
+    this._socket = null;
+    this._state = 'new';
+    this._sweep = null;
+    this._address = null;
+  }
+
+  /** The bound address (the real port when `listen` asked for port 0). Throws before start(). */
+  address(): { host: string; port: number } {
+    if (this._address === null) throw new LogshipError('LS_INTERNAL', 'syslog-udp address() called before start()');
+    return this._address;
+  }
+
+  get port(): number {
+    return this.address().port;
+  }
+
+  /** Bytes received and not yet taken by the router. */
+  get backlogBytes(): number {
+    return this._backlog.bytes;
+  }
+
+  /** Senders that currently have a batcher. */
+  get senders(): number {
+    return this._flows.size;
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    if (this._state !== 'new') throw new LogshipError('LS_INTERNAL', 'syslog-udp source started twice');
+    const a = parseListenAddress(this._opts.listen);
+    if (!a.ok || a.value.kind !== 'udp') throw new LogshipError('LS_STARTUP', `syslog-udp: listen "${this._opts.listen}" is not udp:HOST:PORT`);
+    const { host, port } = a.value;
+    this._ctx = ctx;
+    const socket = createSocket({
+      type: host.includes(':') ? 'udp6' : 'udp4',
+      ...(this._opts.receive_buffer_bytes === undefined ? {} : { recvBufferSize: this._opts.receive_buffer_bytes }),
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        socket.close();
+        reject(new LogshipError('LS_STARTUP', `cannot listen on udp:${host}:${port}: ${err.message}; free the port or change listen`, { cause: err }));
+      };
+      socket.once('error', onError);
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.removeListener('error', onError);
+        resolve();
+      });
+    });
+    // Receive errors after bind (ICMP-driven, buffer) are transient: count them, keep serving.
+    socket.on('error', (err) => ctx.telemetry.emit('syslog_connection_error', { err }));
+    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this._onMessage(msg, rinfo));
+    this._socket = socket;
+    const bound = socket.address();
+    this._address = { host: bound.address, port: bound.port };
+    this._state = 'running';
+    this._sweep = setInterval(() => this._evictIdle(), 1000);
+    this._sweep.unref();
+    ctx.telemetry.emit('syslog_listening', { listen: `udp:${bound.address}:${bound.port}` });
+  }
+
+  /** Close the socket; push what was received, within STOP_BOUND_MS. */
+  async stop(): Promise<void> {
+    if (this._state !== 'running') {
+      this._state = 'stopped';
+      return;
+    }
+    this._state = 'stopped';
+    if (this._sweep !== null) clearInterval(this._sweep);
+    this._sweep = null;
+    const socket = this._socket!;
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    this._socket = null;
+    for (const key of [...this._flows.keys()]) this._evict(key);
+    await withDeadline(Promise.all([...this._flushing]).then(() => undefined), Date.now() + STOP_BOUND_MS);
+  }
+
+  private _onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this._state !== 'running') return;
+    let end = msg.length;
+    while (end > 0) {
+      const c = msg[end - 1];
+      if (c !== 0x0a && c !== 0x0d && c !== 0x00) break;
+      end--;
+    }
+    if (end === 0) return;
+    const max = this._message.maxMessageBytes;
+    const cost = (this._message.oversize === 'truncate' ? Math.min(end, max) : end) + 1;
+    if (this._backlog.bytes + cost > this._opts.max_buffered_bytes) {
+      this._ctx!.telemetry.emit('syslog_udp_dropped', { remote: rinfo.address, backlog_bytes: this._backlog.bytes, max_buffered_bytes: this._opts.max_buffered_bytes });
+      return;
+    }
+    const flow = this._flowFor(rinfo.address);
+    if (end <= max) {
+      flow.add(msg, 0, end, 0);
+    } else if (this._message.oversize === 'truncate') {
+      flow.add(msg, 0, max, FRAME_FLAG.OVERSIZE | FRAME_FLAG.TRUNCATED);
+    } else {
+      for (let s = 0; s < end; s += max) flow.add(msg, s, Math.min(s + max, end), (s === 0 ? FRAME_FLAG.OVERSIZE : 0) | FRAME_FLAG.SPLIT);
+    }
+  }
+
+  private _flowFor(address: string): SyslogFlow {
+    const host = peerHost(address);
+    let flow = this._flows.get(host);
+    if (flow !== undefined) return flow;
+    if (this._flows.size >= MAX_UDP_SENDERS) {
+      let oldest: string | undefined;
+      let at = Infinity;
+      for (const [k, f] of this._flows) {
+        if (f.lastAddAt < at) {
+          at = f.lastAddAt;
+          oldest = k;
+        }
+      }
+      if (oldest !== undefined) this._evict(oldest);
+    }
+    const m = this._message;
+    flow = new SyslogFlow(this._ctx!, { host, program: m.program, facility: m.facility, severity: m.severity, format: 'syslog' }, host, this._backlog);
+    this._flows.set(host, flow);
+    return flow;
+  }
+
+  private _evict(key: string): void {
+    const flow = this._flows.get(key);
+    if (flow === undefined) return;
+    this._flows.delete(key);
+    const flushed = flow.close();
+    this._flushing.add(flushed);
+    void flushed.finally(() => this._flushing.delete(flushed));
+  }
+
+  private _evictIdle(): void {
+    const now = Date.now();
+    for (const [k, f] of this._flows) {
+      if (now - f.lastAddAt >= UDP_SENDER_IDLE_MS && f.backlogBytes === 0) this._evict(k);
+    }
+  }
+}
