@@ -1,0 +1,107 @@
+// Bounded hand-off from a local source to the router: a RecordBatcher whose backlog (bytes taken
+// from the socket or pipe but not yet taken by the router) is counted, so the source can pause its
+// readers (stream, pipe) or drop and count (datagrams: the binding cannot pause) above a bound.
+// Shared by unix-dgram, unix-stream and pipe. No sockets here.
+//
+//   add() ──► RecordBatcher ──► batch ──► push chain ──► ctx.push (router) resolves
+//   backlog += n + 1                                       backlog -= batch bytes ─► wake waiters
+//
+// The backlog is counted at push resolution, not at batch cut, because the batcher's timer also
+// cuts batches (every maxDelayMs) that nobody awaits: counting only awaited pushes would let a
+// slow router accumulate an unbounded chain of small timer batches.
+
+import type { SourceContext } from '../../core/component.js';
+import type { Batch } from '../../core/batch.js';
+import { RecordBatcher, type RecordBatcherOptions } from '../common/record-batcher.js';
+
+/** A batch is cut at this size (or after maxDelayMs). */
+export const LOCAL_BATCH_BYTES = 1024 * 1024;
+/** Readers pause (stream, pipe) or datagrams are dropped above this backlog. */
+export const LOCAL_BACKLOG_BYTES = 4 * LOCAL_BATCH_BYTES;
+/** Records wait at most this long before their batch is cut. */
+export const LOCAL_BATCH_DELAY_MS = 10;
+
+export class LocalFlow {
+  private readonly _batcher: RecordBatcher;
+  private readonly _highWater: number;
+  private _backlog: number;
+  private _waiters: (() => void)[];
+
+  constructor(ctx: SourceContext, opts: RecordBatcherOptions & { readonly highWaterBytes?: number }) {
+    this._highWater = opts.highWaterBytes ?? LOCAL_BACKLOG_BYTES;
+    this._backlog = 0;
+    this._waiters = [];
+    // The batcher pushes through this context; its push never rejects, so one failed push cannot
+    // break the batcher's chain of pushes (which would leave the backlog counted forever).
+    const counted: SourceContext = {
+      id: ctx.id,
+      node: ctx.node,
+      log: ctx.log,
+      telemetry: ctx.telemetry,
+      push: async (b: Batch) => {
+        try {
+          await ctx.push(b);
+        } catch (err) {
+          ctx.telemetry.emit('local_push_failed', { err, records: b.count });
+        } finally {
+          this._release(b.data.length);
+        }
+      },
+    };
+    this._batcher = new RecordBatcher(counted, opts);
+  }
+
+  get stream(): string {
+    return this._batcher.stream;
+  }
+
+  /** Bytes received and not yet taken by the router. */
+  get backlogBytes(): number {
+    return this._backlog;
+  }
+
+  /** True when readers should pause (or datagrams be dropped). */
+  get full(): boolean {
+    return this._backlog >= this._highWater;
+  }
+
+  /** Adds one record (bytes [start, end) of src, no terminator). Never waits: check `full`. */
+  add(src: Buffer, start: number, end: number): void {
+    this._backlog += end - start + 1;
+    // The returned promise (set when the record filled a batch) never rejects: see `counted`.
+    void this._batcher.add(src, start, end);
+  }
+
+  /** Resolves once the backlog is below the bound again. */
+  whenRoom(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this._waiters.push(resolve));
+  }
+
+  /**
+   * Pushes what waits and resolves when the router has taken everything added so far, or after
+   * `boundMs` (a stalled router must not hold a stop forever; what it has not taken is lost).
+   */
+  async close(boundMs: number): Promise<void> {
+    this._wake();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, boundMs);
+      timer.unref();
+    });
+    await Promise.race([this._batcher.close().catch(() => undefined), timeout]);
+    clearTimeout(timer);
+  }
+
+  private _release(n: number): void {
+    this._backlog -= n;
+    if (!this.full) this._wake();
+  }
+
+  private _wake(): void {
+    if (this._waiters.length === 0) return;
+    const w = this._waiters;
+    this._waiters = [];
+    for (const fn of w) fn();
+  }
+}
