@@ -1,0 +1,192 @@
+// Unit tests of the syslog parser (codec/syslog/parse.ts) on the fixture files of real peers'
+// messages and of real-world variants, plus properties: framing independence, defaults, caching,
+// interning under pressure, and random bytes (never throws, keeps every byte).
+process.env.TZ = 'UTC'; // the fixtures' 3164 times are read in the local zone
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countMalformed, parseSyslogRecords, recordFields } from '../../../../src/codec/syslog/parse.js';
+import { resetZoneCache } from '../../../../src/codec/syslog/timestamp.js';
+import { Batch } from '../../../../src/core/batch.js';
+import { RECORD_FLAG } from '../../../../src/core/records.js';
+import { actual, assertFields, batchOf, loadFixtures, TEST_META } from './fixtures.js';
+
+resetZoneCache();
+const PEERS = loadFixtures('syslog-peers.txt');
+const VARIANTS = loadFixtures('syslog-variants.txt');
+const ALL = [...PEERS, ...VARIANTS];
+
+for (const [name, cases] of [['peers', PEERS], ['variants', VARIANTS]] as const) {
+  test(`issue-3: every ${name} fixture parses to its expected fields (one batch, "\\n"-terminated)`, () => {
+    const batch = batchOf(cases.map((c) => c.raw));
+    const f = parseSyslogRecords(batch);
+    assert.equal(f.count, cases.length);
+    cases.forEach((c, i) => assertFields(batch, f, i, c));
+  });
+}
+
+test('issue-3: the same fields whatever the framing: "\\r\\n", none (datagrams), one record per batch', () => {
+  const ref = batchOf(ALL.map((c) => c.raw));
+  const rf = parseSyslogRecords(ref);
+  for (const term of ['\r\n', '']) {
+    const b = batchOf(
+      ALL.map((c) => c.raw),
+      term,
+    );
+    const f = parseSyslogRecords(b);
+    ALL.forEach((c, i) => {
+      // A record without terminator that ends in "\n" has it cut as the batch's terminator: same result.
+      assert.deepEqual(actual(b, f, i), actual(ref, rf, i), `${c.where} with terminator ${JSON.stringify(term)}`);
+    });
+  }
+  ALL.forEach((c, i) => {
+    const b = batchOf([c.raw]);
+    assert.deepEqual(actual(b, parseSyslogRecords(b), 0), actual(ref, rf, i), c.where);
+  });
+});
+
+test('issue-3: countMalformed counts the records flagged MALFORMED', () => {
+  const batch = batchOf(ALL.map((c) => c.raw));
+  const f = parseSyslogRecords(batch);
+  const want = ALL.filter((c) => c.expect.flags.includes('MALFORMED')).length;
+  assert.ok(want >= 10);
+  assert.equal(countMalformed(f), want);
+});
+
+test('a malformed record keeps its whole text as the message and gets every default', () => {
+  const batch = batchOf([Buffer.from('<13>1 2026-11-23T10:00:00Z h a 99 ID [x y="1"] broken-sd-follows-without-space')]);
+  // This one parses; now break its SD and check nothing of the half-parsed header survives.
+  const bad = batchOf([Buffer.from('<13>1 2026-11-23T10:00:00Z h a 99 ID [x y="1"]broken')]);
+  assert.equal(countMalformed(parseSyslogRecords(batch)), 0);
+  const f = parseSyslogRecords(bad);
+  assert.equal(f.flags[0], RECORD_FLAG.MALFORMED);
+  assert.equal(f.host[0], TEST_META.host);
+  assert.equal(f.program[0], TEST_META.program);
+  assert.equal(f.pri[0], TEST_META.facility * 8 + TEST_META.severity);
+  assert.equal(f.timeMs[0], TEST_META.timeMs);
+  for (const arr of [f.pidStart, f.pidEnd, f.msgidStart, f.msgidEnd, f.sdStart, f.sdEnd]) assert.equal(arr[0], -1);
+  assert.equal(bad.data.toString('utf8', f.msgStart[0], f.msgEnd[0]), '<13>1 2026-11-23T10:00:00Z h a 99 ID [x y="1"]broken');
+});
+
+test('defaults come from the batch meta; an out-of-range facility/severity falls back to user.notice', () => {
+  const meta = { ...TEST_META, host: 'h2', program: 'p2', facility: 4, severity: 2 };
+  const b = batchOf([Buffer.from('no pri, no time')], '\n', meta);
+  const f = parseSyslogRecords(b);
+  assert.equal(f.host[0], 'h2');
+  assert.equal(f.program[0], 'p2');
+  assert.equal(f.pri[0], 4 * 8 + 2);
+  const odd = parseSyslogRecords(batchOf([Buffer.from('x')], '\n', { ...TEST_META, facility: 99, severity: -1 }));
+  assert.equal(odd.pri[0], 13);
+});
+
+test('recordFields parses a syslog batch once and caches it in batch.fields', () => {
+  const b = batchOf(PEERS.map((c) => c.raw));
+  assert.equal(b.fields, undefined);
+  const f = recordFields(b);
+  assert.equal(b.fields, f);
+  assert.equal(recordFields(b), f);
+  assert.equal(f.host[0], 'vm');
+});
+
+test('recordFields of a non-syslog batch fills every record from the meta, the message = the record text', () => {
+  const meta = { ...TEST_META, format: undefined, host: 'web-1', program: 'nginx', facility: 16, severity: 3 };
+  const lines = ['<13>Nov 23 10:00:00 host app: looks like syslog but is not parsed', 'plain line', '', 'crlf line\r'];
+  const b = batchOf(
+    lines.map((l) => Buffer.from(l)),
+    '\n',
+    meta,
+  );
+  const f = recordFields(b);
+  assert.equal(b.fields, f);
+  lines.forEach((l, i) => {
+    assert.equal(f.host[i], 'web-1');
+    assert.equal(f.program[i], 'nginx');
+    assert.equal(f.pri[i], 16 * 8 + 3);
+    assert.equal(f.timeMs[i], meta.timeMs);
+    assert.equal(f.flags[i], 0);
+    assert.equal(b.data.toString('utf8', f.msgStart[i], f.msgEnd[i]), l.replace(/\r$/, ''));
+  });
+  assert.equal(countMalformed(f), 0);
+});
+
+test('recordFields keeps fields a source already set', () => {
+  const b = batchOf([Buffer.from('<13>Nov 23 10:00:00 host app: x')]);
+  const pre = parseSyslogRecords(b);
+  const b2 = new Batch(b.data, b.ends, b.meta, b.pos, { fields: pre });
+  assert.equal(recordFields(b2), pre);
+});
+
+test('host and program names stay right when thousands of distinct names churn the intern cache', () => {
+  const n = 12_000;
+  const recs: Buffer[] = [];
+  for (let k = 0; k < n; k++) recs.push(Buffer.from(`<13>Nov 23 10:00:00 host-${k % 9001} prog${k % 7919}[${k}]: m${k}`));
+  // twice, so names come back after being evicted
+  const b = batchOf([...recs, ...recs]);
+  const f = parseSyslogRecords(b);
+  for (let k = 0; k < 2 * n; k++) {
+    const j = k % n;
+    assert.equal(f.host[k], `host-${j % 9001}`);
+    assert.equal(f.program[k], `prog${j % 7919}`);
+  }
+});
+
+test('non-UTF-8 bytes: the message keeps them verbatim, a host name decodes with U+FFFD', () => {
+  const raw = Buffer.concat([Buffer.from('<13>Nov 23 10:00:00 h'), Buffer.from([0xff, 0xfe]), Buffer.from(' app: '), Buffer.from([0xc3, 0x28, 0x00, 0x80])]);
+  const b = batchOf([raw]);
+  const f = parseSyslogRecords(b);
+  assert.equal(f.host[0], 'h\ufffd\ufffd');
+  assert.equal(f.program[0], 'app');
+  assert.deepEqual([...b.data.subarray(f.msgStart[0], f.msgEnd[0])], [0xc3, 0x28, 0x00, 0x80]);
+});
+
+/** mulberry32 */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('random bytes and mutated fixtures never throw; every record stays inside its bounds', () => {
+  const rand = prng(3);
+  const recs: Buffer[] = [];
+  const alphabet = Buffer.from('<>0123456789 -:[]"\\TZ.+NovDec\ufeff\r\n\u0000abc');
+  for (let k = 0; k < 3000; k++) {
+    if (k % 2 === 0) {
+      // a fixture with a few bytes replaced, cut or repeated
+      const src = ALL[Math.floor(rand() * ALL.length)]!.raw;
+      const r = Buffer.from(src);
+      for (let m = 0; m < 3; m++) if (r.length > 0) r[Math.floor(rand() * r.length)] = alphabet[Math.floor(rand() * alphabet.length)]!;
+      recs.push(r.subarray(0, Math.floor(rand() * (r.length + 1))).filter((x) => x !== 0x0a) as Buffer);
+    } else {
+      const len = Math.floor(rand() * 80);
+      const r = Buffer.alloc(len);
+      for (let m = 0; m < len; m++) r[m] = rand() < 0.7 ? alphabet[Math.floor(rand() * alphabet.length)]! : Math.floor(rand() * 256);
+      recs.push(Buffer.from(r.filter((x) => x !== 0x0a)));
+    }
+  }
+  const b = batchOf(recs);
+  const f = parseSyslogRecords(b);
+  for (let i = 0; i < f.count; i++) {
+    const s = b.recordStart(i);
+    const e = b.textEnd(i);
+    assert.ok(f.msgStart[i]! >= s && f.msgStart[i]! <= f.msgEnd[i]! && f.msgEnd[i]! <= e, `record ${i} message bounds`);
+    for (const [a, z] of [
+      [f.pidStart, f.pidEnd],
+      [f.msgidStart, f.msgidEnd],
+      [f.sdStart, f.sdEnd],
+    ] as const) {
+      if (a[i] !== -1) assert.ok(a[i]! >= s && a[i]! < z[i]! && z[i]! <= e, `record ${i} field bounds`);
+    }
+    assert.ok(f.pri[i]! <= 191);
+    assert.ok(Number.isFinite(f.timeMs[i]));
+    if ((f.flags[i]! & RECORD_FLAG.MALFORMED) !== 0) {
+      assert.equal(f.msgStart[i], s);
+      assert.equal(f.flags[i], RECORD_FLAG.MALFORMED);
+    }
+  }
+});
