@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   LS_SHIP_REFUSED: 'the upstream refused this node',
   LS_SHIP_DISCONNECTED: 'the connection to the upstream was lost',
   LS_FILE_WRITE: 'a file destination could not write or sync',
+  LS_SYSLOG_SEND: 'a syslog destination could not connect to its receiver, lost the connection, or could not send',
   LS_SHUTDOWN: 'the component is shutting down',
   LS_INTERNAL: 'a bug: an internal invariant did not hold',
 } as const;

@@ -1,7 +1,7 @@
 // Ship protocol frame types and values (docs/protocol.md is the normative description).
 // Pure data definitions: no sockets, no timers, no fs.
 
-import type { BatchMeta } from '../../core/batch.js';
+import type { BatchExtras, BatchMeta } from '../../core/batch.js';
 import type { StreamPos } from '../../core/stream.js';
 
 /** Protocol version carried in HELLO and WELCOME. Bump it for any incompatible wire change. */
@@ -22,6 +22,14 @@ export type FrameTypeName = keyof typeof FRAME_TYPE;
 
 /** BATCH flags (u8). Bits other than these must be zero. */
 export const BATCH_FLAG_ZSTD = 0x01;
+/** meta.format is 'syslog': every record is a syslog message (its header overrides the batch meta). */
+export const BATCH_FLAG_SYSLOG = 0x02;
+/** The payload carries each record's stream offset (a compacted batch: records not contiguous). */
+export const BATCH_FLAG_RECORD_OFFSETS = 0x04;
+/** The body carries end_offset (it differs from offset + data length). */
+export const BATCH_FLAG_END_OFFSET = 0x08;
+/** Every flag bit this version knows. */
+export const BATCH_FLAGS_KNOWN = BATCH_FLAG_ZSTD | BATCH_FLAG_SYSLOG | BATCH_FLAG_RECORD_OFFSETS | BATCH_FLAG_END_OFFSET;
 
 export type NodeRole = 'client' | 'relay' | 'server';
 
@@ -54,12 +62,16 @@ export interface Ack {
   readonly offset: number;
 }
 
-/** What a BATCH frame carries, before it becomes a core Batch. */
+/**
+ * What a BATCH frame carries, before it becomes a core Batch. `extras` (recordOffsets, endOffset)
+ * is present only when the frame carried them; pass it to the Batch constructor as is.
+ */
 export interface DecodedBatch {
   readonly pos: StreamPos;
   readonly meta: BatchMeta;
   readonly data: Buffer;
   readonly ends: Uint32Array;
+  readonly extras?: BatchExtras;
 }
 
 /** The fields of a batch the encoder reads (a core Batch satisfies it). */
@@ -68,6 +80,10 @@ export interface BatchLike {
   readonly meta: BatchMeta;
   readonly data: Buffer;
   readonly ends: Uint32Array;
+  /** Stream offset of each record (a compacted batch); absent: records are contiguous from pos.offset. */
+  readonly recordOffsets?: Float64Array | undefined;
+  /** End of the stream range the batch accounts for; absent: pos.offset + data.length. */
+  readonly endOffset?: number;
 }
 
 /**

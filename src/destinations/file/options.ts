@@ -25,7 +25,9 @@ export const fileDestinationOptions = z
       .describe(
         'File path template, relative to base_dir. Macros: ${host} ${program} ${facility} ${severity} ${PRI} ' +
           '${YEAR} ${MONTH} ${DAY} ${HOUR} ${MIN} ${SEC} ${ISODATE} (UTC, from the time the lines were read). ' +
-          'Values from the network are sanitized (no "/", no "..", no control characters, at most 128 bytes).',
+          'For syslog input they come from each message (its hostname, app name, PRI and timestamp), so one batch ' +
+          'may be split over several files. Values from the network are sanitized (no "/", no "..", no control ' +
+          'characters, at most 128 bytes).',
       ),
     template: z
       .string()
@@ -36,8 +38,10 @@ export const fileDestinationOptions = z
       })
       .default('default')
       .describe(
-        `Line format. "default" is "${lineTemplateText('default')}" (like syslog-ng's file output); "raw" writes the original line only; ` +
-          'anything else is a template with the path macros plus ${MESSAGE}. NUL bytes of a line are dropped.',
+        `Line format. "default" is "${lineTemplateText('default')}" (like syslog-ng's file output); "raw" writes each record as received; ` +
+          'anything else is a template with the path macros plus ${MESSAGE} and, for syslog input, ${PID} ${MSGID} ${SDATA} ' +
+          '(empty otherwise). For syslog input ${MESSAGE} is the message part and the other macros come from each message. ' +
+          'NUL bytes of a line are dropped.',
       ),
     fsync: z
       .boolean()

@@ -3,12 +3,18 @@
 // and no options read here: a FileRoute (compiled by index.ts) says where and how a batch goes.
 //
 //   submit() ─► _queue ─► cycle: take all queued (group commit)
-//       1. plan: path per batch, dedupe against hw, open files         (nothing written yet)
+//       1. plan: path per batch (per group of records for a syslog batch whose path uses
+//          macros: each record's own host, program, date…), dedupe against hw by each
+//          record's stream offset, open files                           (nothing written yet)
 //       2. BEGIN {files + sizes before}  → journal, fdatasync
 //       3. append each file's lines (one write per file), fdatasync each
 //       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync
 //       5. resolve every write() of the cycle: delivered
 //   error in 2–4 → cut every file back to its size before (rollback) → retryable
+//
+// A batch is one unit whatever the number of files it touches: one cycle, one COMMIT, one new hw
+// (batch.endOffset, past records a filter dropped from a compacted batch); if one of its files
+// cannot be opened, none of it is written.
 //
 // Holds: when a batch of a stream fails (retryable), a later batch of that stream that arrives
 // before the retry would look like a gap and be written; the retried batch would then end below
@@ -27,10 +33,12 @@ import { LogshipError } from '../../core/errors.js';
 import { DELIVERED, rejected, retryable, type Outcome } from '../../core/outcome.js';
 import { streamKey } from '../../core/stream.js';
 import { confinePath, sanitizePathComponent } from '../../util/path-sanitize.js';
-import { encodedBound, encodeRecords, renderLines, type BatchLines, type LineFormat } from './format.js';
+import { recordFields } from '../../codec/syslog/parse.js';
+import type { RecordFields } from '../../core/records.js';
+import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, type BatchLines, type LineFormat } from './format.js';
 import { FileHandles, type FileModes, type OpenFile } from './handles.js';
 import { Journal, type FileMark, type StreamMark } from './journal.js';
-import { renderTemplate, type CompiledTemplate } from './path-template.js';
+import { groupRecordPaths, renderTemplate, type CompiledTemplate } from './path-template.js';
 import { recoverPending, undoAppend } from './recover.js';
 
 /** Where and how one destination instance writes (compiled once at start). */
@@ -70,9 +78,21 @@ interface Pending {
 /** One batch's share of a file in a cycle. */
 interface Slice {
   readonly item: Pending;
-  readonly lines: BatchLines;
+  /** Lines rendered once for the batch (its records share the metadata), or undefined ... */
+  readonly lines: BatchLines | undefined;
+  /** ... for a syslog batch, whose lines are rendered per record from these fields. */
+  readonly fields: RecordFields | undefined;
+  /** The records of the batch that go to this file (ascending, all >= first); null: first..count-1. */
+  readonly records: readonly number[] | null;
   readonly first: number;
   readonly from: number;
+}
+
+/** A file a batch (or some of its records, for per-record paths) goes to. */
+interface Target {
+  readonly abs: string;
+  /** Indices of the records for this file (ascending); null: all of them. */
+  readonly records: readonly number[] | null;
 }
 
 interface FilePlan {
@@ -100,17 +120,29 @@ function writeError(what: string, path: string, err: unknown): LogshipError {
   );
 }
 
-/** Index of the first record of `batch` ending past stream offset `hw`. */
+/** Index of the first record of `batch` whose bytes end (in the stream) past offset `hw`. */
 function firstAfter(batch: Batch, hw: number): number {
-  const rel = hw - batch.pos.offset;
   let lo = 0;
   let hi = batch.count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (batch.ends[mid]! > rel) hi = mid;
+    // Records are ascending and never overlap, so their stream ends ascend too.
+    if (batch.recordOffset(mid) + (batch.ends[mid]! - batch.recordStart(mid)) > hw) hi = mid;
     else lo = mid + 1;
   }
   return lo;
+}
+
+/** The suffix of an ascending index list from the first index >= `first`. */
+function atOrAfter(records: readonly number[], first: number): readonly number[] {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (records[mid]! >= first) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo === 0 ? records : records.slice(lo);
 }
 
 export class WriterCore {
@@ -272,22 +304,26 @@ export class WriterCore {
     }
 
     // 1. Plan: paths, open files, dedupe. Nothing is written yet.
-    const paths = new Array<string | undefined>(items.length);
+    const targets = new Array<Target[] | undefined>(items.length);
+    const fieldsOf = new Array<RecordFields | undefined>(items.length);
     const distinct = new Map<string, FileModes>();
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      const rel = renderTemplate(it.route.path, it.batch.meta, sanitizePathComponent);
-      const abs = confinePath(it.route.baseDir, rel);
-      if (abs === undefined) {
-        // Unreachable with sanitized values and a checked template; never write outside base_dir.
-        const e = new LogshipError('LS_INTERNAL', `file destination: path "${rel}" is not inside base_dir ${it.route.baseDir}`);
-        this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'path' });
-        it.outcome = rejected(e);
+      const hw0 = this._streams.get(it.key)?.hw;
+      if (hw0 !== undefined && it.batch.endOffset <= hw0 && it.batch.data.length > 0) {
+        // A resend of what is written already: no file to open, no record to parse.
+        targets[i] = [];
         continue;
       }
-      paths[i] = abs;
-      const m = distinct.get(abs);
-      if (m === undefined || (it.route.modes.sync && !m.sync)) distinct.set(abs, it.route.modes);
+      const fields = this._fieldsFor(it);
+      fieldsOf[i] = fields;
+      const rendered = this._targetsOf(it, fields);
+      if (rendered === undefined) continue;
+      targets[i] = rendered;
+      for (const tg of rendered) {
+        const m = distinct.get(tg.abs);
+        if (m === undefined || (it.route.modes.sync && !m.sync)) distinct.set(tg.abs, it.route.modes);
+      }
     }
     const opened = new Map<string, { file: OpenFile; size: number } | LogshipError>();
     await Promise.all(
@@ -308,8 +344,8 @@ export class WriterCore {
     const stats: CycleStats = { lines: 0, bytes: 0, dups: 0 };
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      const abs = paths[i];
-      if (abs === undefined) continue;
+      const tgts = targets[i];
+      if (tgts === undefined) continue;
       const b = it.batch;
       if (b.data.length === 0) continue; // nothing to write, nothing to remember
       const committed = hw.get(it.key) ?? this._streams.get(it.key)?.hw;
@@ -327,9 +363,14 @@ export class WriterCore {
           continue;
         }
       }
-      const o = opened.get(abs)!;
-      if (o instanceof LogshipError) {
-        this._fail(it, o, now);
+      // A batch is written whole or not at all: one file it goes to cannot be opened → retry it all.
+      let openErr: LogshipError | undefined;
+      for (const tg of tgts) {
+        const o = opened.get(tg.abs)!;
+        if (o instanceof LogshipError) openErr ??= o;
+      }
+      if (openErr !== undefined) {
+        this._fail(it, openErr, now);
         poisoned.add(it.key);
         continue;
       }
@@ -344,25 +385,36 @@ export class WriterCore {
           this._ctx.telemetry.emit('file_dest_gap', { origin: b.pos.origin, stream: b.pos.stream, expected_offset: committed, offset: b.pos.offset });
         } else {
           // Records ending at or before hw were written; one straddling hw is written from hw on.
+          // Offsets are per record (batch.recordOffset): a compacted batch's records are not contiguous.
           first = firstAfter(b, committed);
-          from = committed - b.pos.offset;
-          // hw inside a record's terminator: its text is already written.
-          if (first < b.count && from > b.recordStart(first) && from >= b.textEnd(first)) first++;
-          if (first < b.count) from = Math.max(from, b.recordStart(first));
+          if (first < b.count) {
+            from = b.recordStart(first) + Math.max(0, committed - b.recordOffset(first));
+            // hw inside a record's terminator: its text is already written.
+            if (from > b.recordStart(first) && from >= b.textEnd(first)) {
+              first++;
+              from = first < b.count ? b.recordStart(first) : 0;
+            }
+          }
           stats.dups += first;
         }
       }
       hw.set(it.key, b.endOffset);
       if (first >= b.count) continue;
-      const lines = renderLines(it.route.line, b.meta);
-      let plan = plans.get(abs);
-      if (plan === undefined) {
-        plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined };
-        plans.set(abs, plan);
+      const fields = fieldsOf[i];
+      const lines = fields === undefined ? renderLines(it.route.line, b.meta) : undefined;
+      for (const tg of tgts) {
+        const records = tg.records === null || first === 0 ? tg.records : atOrAfter(tg.records, first);
+        if (records !== null && records.length === 0) continue;
+        const o = opened.get(tg.abs) as { file: OpenFile; size: number };
+        let plan = plans.get(tg.abs);
+        if (plan === undefined) {
+          plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined };
+          plans.set(tg.abs, plan);
+        }
+        plan.sync ||= it.route.fsync;
+        plan.bound += fields === undefined ? encodedBound(lines!, b, first, from) : syslogBound(it.route.line, b, fields, records, first, from);
+        plan.slices.push({ item: it, lines, fields, records, first, from });
       }
-      plan.sync ||= it.route.fsync;
-      plan.bound += encodedBound(lines, b, first, from);
-      plan.slices.push({ item: it, lines, first, from });
       stats.lines += b.count - first;
     }
 
@@ -379,7 +431,12 @@ export class WriterCore {
     for (const plan of files) {
       const buf = Buffer.allocUnsafe(plan.bound);
       let at = 0;
-      for (const s of plan.slices) at = encodeRecords(buf, at, s.lines, s.item.batch, s.first, s.from);
+      for (const s of plan.slices) {
+        at =
+          s.fields === undefined
+            ? encodeRecords(buf, at, s.lines!, s.item.batch, s.first, s.from)
+            : encodeSyslogRecords(buf, at, s.item.route.line, s.item.batch, s.fields, s.records, s.first, s.from);
+      }
       plan.buf = buf.subarray(0, at);
       stats.bytes += at;
     }
@@ -440,6 +497,60 @@ export class WriterCore {
     if (stats.lines > 0) this._ctx.telemetry.emit('file_dest_written', {}, stats.lines);
     if (stats.bytes > 0) this._ctx.telemetry.emit('file_dest_bytes', {}, stats.bytes);
     if (stats.dups > 0) this._ctx.telemetry.emit('file_dest_duplicates', {}, stats.dups);
+  }
+
+  /**
+   * The parsed fields of a syslog batch when its paths or lines read them; undefined for other
+   * batches, and for a syslog batch written "raw" to one path (the fast path: bytes as received).
+   */
+  private _fieldsFor(it: Pending): RecordFields | undefined {
+    const b = it.batch;
+    if (b.meta.format !== 'syslog' || b.count === 0) return undefined;
+    if (!it.route.path.hasMacros && it.route.line.raw) return undefined;
+    try {
+      return recordFields(b);
+    } catch (err) {
+      // The parser keeps what it cannot parse; a throw is a bug. Write the batch with its shared
+      // metadata rather than lose it.
+      const e = new LogshipError('LS_INTERNAL', 'file destination: syslog fields of a batch could not be parsed', { cause: err });
+      this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'parse' });
+      return undefined;
+    }
+  }
+
+  /**
+   * Where a batch goes: one path for the whole batch (its shared metadata), or, for a syslog
+   * batch with a path that uses macros, one path per distinct tuple of record fields, each with
+   * its records. Every value is sanitized before it joins a path. Undefined (and the item
+   * rejected) if a path would leave base_dir.
+   */
+  private _targetsOf(it: Pending, fields: RecordFields | undefined): Target[] | undefined {
+    const route = it.route;
+    let rels: string[];
+    let groups: (readonly number[] | null)[];
+    if (fields !== undefined && route.path.hasMacros) {
+      const rp = groupRecordPaths(route.path, it.batch, fields, sanitizePathComponent);
+      rels = rp.paths;
+      groups = rp.groups;
+      // One group holding every record is the whole batch.
+      if (groups.length === 1) groups = [null];
+    } else {
+      rels = [renderTemplate(route.path, it.batch.meta, sanitizePathComponent)];
+      groups = [null];
+    }
+    const out: Target[] = [];
+    for (let k = 0; k < rels.length; k++) {
+      const abs = confinePath(route.baseDir, rels[k]!);
+      if (abs === undefined) {
+        // Unreachable with sanitized values and a checked template; never write outside base_dir.
+        const e = new LogshipError('LS_INTERNAL', `file destination: path "${rels[k]!}" is not inside base_dir ${route.baseDir}`);
+        this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'path' });
+        it.outcome = rejected(e);
+        return undefined;
+      }
+      out.push({ abs, records: groups[k]! });
+    }
+    return out;
   }
 
   private _failCycle(live: Pending[], e: LogshipError, now: number): void {

@@ -204,7 +204,9 @@ export class PeerConnection {
 
   private async _onBatch(b: DecodedBatch): Promise<void> {
     if (this._state !== 'ready') throw new LogshipError('LS_SHIP_PROTOCOL', `peer ${this.remote} sent BATCH before HELLO`);
-    const batch = new Batch(b.data, b.ends, b.meta, b.pos);
+    // extras: a compacted batch keeps its record offsets and end offset, so the ACK below (and the
+    // server's dedupe) cover the whole range the sender accounted for, dropped records included.
+    const batch = new Batch(b.data, b.ends, b.meta, b.pos, b.extras);
     const slot = this._acks.track(streamKey(b.pos.origin, b.pos.stream), b.pos.origin, b.pos.stream, batch.endOffset);
     void batch.settled.then((o) => this._onSettled(slot, o));
     const t = this._deps.ctx.telemetry;

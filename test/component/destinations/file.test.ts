@@ -401,3 +401,170 @@ test('the journal is compacted as it grows and keeps every stream', async (t) =>
   for (let i = 0; i < 100; i++) delivered(await again.dest.write(batch(`${i}\n`, 0, meta(), `c${i}`)));
   assert.equal(again.counter('duplicates'), 100);
 });
+
+// ---- issue 3: compacted batches (per-record filters) and syslog batches ----------------------
+
+/** A compacted batch: `recs` = [stream offset, text] of the kept records; the batch accounts for [offset, end). */
+function compactedBatch(offset: number, end: number, recs: Array<[number, string]>, m: BatchMeta = meta(), stream = 's1'): Batch {
+  const data = Buffer.from(recs.map(([, t]) => t).join(''));
+  const ends = new Uint32Array(recs.length);
+  let at = 0;
+  recs.forEach(([, t], k) => {
+    at += Buffer.byteLength(t);
+    ends[k] = at;
+  });
+  return new Batch(data, ends, m, { origin: 'client-a', stream, offset }, { recordOffsets: Float64Array.from(recs.map(([o]) => o)), endOffset: end });
+}
+
+test('issue 3: a compacted batch moves hw to its end offset; dedupe uses each record\'s own offset', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e);
+  // Stream: r0 [0,10) r1 [10,20) … r9 [90,100); a filter kept r2 and r5 of [0, 100).
+  const rec = (i: number): [number, string] => [i * 10, `r${String(i).padStart(2, '0')}-.....\n`];
+  assert.equal(rec(12)[1].length, 10);
+  delivered(await dest.write(compactedBatch(0, 100, [rec(2), rec(5)])));
+  assert.equal(dest.highWater('client-a', 's1'), 100);
+  // The next batch follows on at 100: no gap.
+  delivered(await dest.write(batch('next-line\n', 100)));
+  assert.equal(counter('gaps'), 0);
+  // A resend of [0, 150) compacted to r5, r9, r12, r14: r5 and r9 end at or before hw 110 (by
+  // their stream offsets, not their place in the buffer), r12 and r14 are new.
+  delivered(await dest.write(compactedBatch(0, 150, [rec(5), rec(9), rec(12), rec(14)])));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), rec(2)[1] + rec(5)[1] + 'next-line\n' + rec(12)[1] + rec(14)[1]);
+  assert.equal(counter('duplicates'), 2);
+  assert.equal(dest.highWater('client-a', 's1'), 150);
+});
+
+test('issue 3: a compacted record straddling hw is written from hw on', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e);
+  // A partial record flushed earlier: stream [40, 44) = "abcd".
+  delivered(await dest.write(new Batch(Buffer.from('abcd'), new Uint32Array([4]), meta(), { origin: 'client-a', stream: 's1', offset: 40 })));
+  // The resend, compacted: the kept record starts at 40 and is now whole.
+  delivered(await dest.write(compactedBatch(40, 80, [[40, 'abcdefgh\n'], [60, 'later\n']])));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), 'abcd\nefgh\nlater\n');
+});
+
+const SYS = (host: string, app: string, time: string, msg: string, pri = 13): string => `<${pri}>1 ${time} ${host} ${app} 42 - - ${msg}\n`;
+
+function syslogBatchOf(text: string, offset: number, stream = 'sys', extras?: ConstructorParameters<typeof Batch>[4]): Batch {
+  const data = Buffer.from(text);
+  return new Batch(data, indexLines(data), meta('relay-host', 'syslog', { format: 'syslog' }), { origin: 'relay', stream, offset }, extras);
+}
+
+test('issue 3: a syslog batch is split by each record\'s host and program, lines like syslog-ng\'s file output', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { template: 'default' });
+  const text =
+    SYS('web-1', 'nginx', '2026-11-23T10:33:00.500+01:00', 'GET /') +
+    SYS('db-2', 'postgres', '2026-11-23T10:33:01Z', 'checkpoint') +
+    SYS('web-1', 'nginx', '2026-11-23T10:33:02Z', 'GET /x') +
+    'not a syslog line\n';
+  const before = replay(await readFile(journalPath(e.state, 'files')), 'j').records;
+  delivered(await dest.write(syslogBatchOf(text, 0)));
+  assert.equal(
+    await read(join(e.base, 'web-1/nginx.log')),
+    '2026-11-23T09:33:00.500Z web-1 nginx: GET /\n2026-11-23T10:33:02.000Z web-1 nginx: GET /x\n',
+  );
+  assert.equal(await read(join(e.base, 'db-2/postgres.log')), '2026-11-23T10:33:01.000Z db-2 postgres: checkpoint\n');
+  // Not syslog: kept whole, under the batch's own host and program.
+  assert.equal(await read(join(e.base, 'relay-host/syslog.log')), '2026-11-23T10:33:00.123Z relay-host syslog: not a syslog line\n');
+  assert.equal(counter('lines'), 4);
+  // One write cycle for the batch: one BEGIN and one COMMIT, whatever the number of files.
+  assert.equal(replay(await readFile(journalPath(e.state, 'files')), 'j').records - before, 2);
+  assert.equal(dest.highWater('relay', 'sys'), Buffer.byteLength(text));
+  // A resend is a duplicate in every file.
+  delivered(await dest.write(syslogBatchOf(text, 0)));
+  assert.equal(counter('duplicates'), 4);
+  assert.equal((await read(join(e.base, 'web-1/nginx.log'))).split('\n').length, 3);
+});
+
+test('issue 3: date macros of a path come from each message; raw keeps the record bytes; PID/MSGID/SDATA in lines', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { path: '${YEAR}-${MONTH}-${DAY}/${host}.log', template: 'raw' });
+  const a = SYS('h', 'app', '2026-11-23T23:59:59Z', 'late');
+  const b = SYS('h', 'app', '2026-11-24T00:00:00Z', 'early');
+  delivered(await dest.write(syslogBatchOf(a + b, 0)));
+  assert.equal(await read(join(e.base, '2026-11-23/h.log')), a);
+  assert.equal(await read(join(e.base, '2026-11-24/h.log')), b);
+
+  const e2 = await env(t);
+  const second = await start(t, e2, { path: 'all.log', template: '${PRI} ${program}[${PID}] ${MSGID} ${SDATA} ${MESSAGE}' }, 'other');
+  const line = '<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 77 ID47 [ex@32473 iut="3"] An event\n';
+  delivered(await second.dest.write(syslogBatchOf(line, 0)));
+  assert.equal(await read(join(e2.base, 'all.log')), '165 evntslog[77] ID47 [ex@32473 iut="3"] An event\n');
+});
+
+test('issue 3: a syslog batch written raw to one path takes the fast path (bytes as received)', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { path: 'all.log', template: 'raw' });
+  const text = SYS('a', 'b', '2026-11-23T10:33:00Z', 'x') + 'junk\u0000line\n';
+  const b = syslogBatchOf(text, 0);
+  delivered(await dest.write(b));
+  assert.equal(await read(join(e.base, 'all.log')), text.replace('\u0000', ''));
+  assert.equal(b.fields, undefined, 'not parsed');
+});
+
+test('issue 3: hosts and programs from messages cannot escape base_dir', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { template: 'raw' });
+  const evil = ['../../etc', '..', '.', '..\\..\\win', `${'x'.repeat(300)}`, '.hidden'];
+  let text = '';
+  for (const host of evil) for (const app of ['../../../tmp/pwn', '..', 'ok']) text += SYS(host, app, '-', `${host}|${app}`);
+  delivered(await dest.write(syslogBatchOf(text, 0)));
+  const root = dirname(e.base);
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const ent of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, ent.name);
+      if (ent.isDirectory()) await walk(p);
+      else found.push(relative(root, p));
+    }
+  };
+  await walk(root);
+  const written = found.filter((p) => p.startsWith('out/'));
+  assert.deepEqual(found.filter((p) => !p.startsWith('out/') && !p.startsWith('state/')), []);
+  let lines = 0;
+  for (const p of written) {
+    const parts = p.split('/');
+    assert.equal(parts.length, 3, p);
+    assert.ok(!parts.includes('..') && !parts.includes('.') && !parts[1]!.startsWith('.'), p);
+    assert.ok(Buffer.byteLength(parts[1]!) <= 128, p);
+    lines += (await read(join(root, p))).split('\n').length - 1;
+  }
+  assert.equal(lines, evil.length * 3);
+});
+
+test('issue 3: one file of a split syslog batch cannot be opened: the whole batch is retried, nothing half-written', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { template: 'raw' });
+  await mkdir(join(e.base, 'bad/app.log'), { recursive: true });
+  const text = SYS('good', 'app', '-', 'one') + SYS('bad', 'app', '-', 'two');
+  const o = await dest.write(syslogBatchOf(text, 0));
+  assert.equal(o.kind, 'retryable');
+  assert.equal(o.kind === 'retryable' && (o.error as { code?: string }).code, 'LS_FILE_WRITE');
+  assert.equal(await read(join(e.base, 'good/app.log')).catch(() => ''), '', 'nothing written to the file that could be opened');
+  await rename(join(e.base, 'bad/app.log'), join(e.base, 'bad/moved'));
+  delivered(await dest.write(syslogBatchOf(text, 0)));
+  assert.equal(await read(join(e.base, 'good/app.log')), SYS('good', 'app', '-', 'one'));
+  assert.equal(await read(join(e.base, 'bad/app.log')), SYS('bad', 'app', '-', 'two'));
+});
+
+test('issue 3: a compacted syslog batch split over files dedupes per record on resend', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { template: '${program}: ${MESSAGE}' });
+  const recs = [SYS('a', 'x', '-', 'r0'), SYS('b', 'y', '-', 'r1'), SYS('a', 'x', '-', 'r2'), SYS('b', 'y', '-', 'r3')];
+  const offs: number[] = [];
+  let o = 0;
+  for (const r of recs) {
+    offs.push(o);
+    o += r.length;
+  }
+  // First the filter kept r0 and r2 of the range [0, end of r2).
+  delivered(await dest.write(syslogBatchOf(recs[0]! + recs[2]!, 0, 'sys', { recordOffsets: Float64Array.from([offs[0]!, offs[2]!]), endOffset: offs[2]! + recs[2]!.length })));
+  // Then the whole range again with r1..r3 kept: r1 and r2 are below hw, r3 is new.
+  delivered(await dest.write(syslogBatchOf(recs[1]! + recs[2]! + recs[3]!, 0, 'sys', { recordOffsets: Float64Array.from([offs[1]!, offs[2]!, offs[3]!]), endOffset: o })));
+  assert.equal(await read(join(e.base, 'a/x.log')), 'x: r0\nx: r2\n');
+  assert.equal(await read(join(e.base, 'b/y.log')), 'y: r3\n');
+  assert.equal(counter('duplicates'), 2);
+});

@@ -393,3 +393,38 @@ test('options: defaults, window as maxInFlight, bad upstreams rejected at config
   assert.equal(shipDestination.options.safeParse({ type: 'ship', upstreams: ['[::1]:5140'] }).success, true);
   assert.equal(shipDestination.options.safeParse({ type: 'ship', upstreams: ['a:1'], extra: 1 }).success, false);
 });
+
+test('issue 3: compacted syslog batches keep format, record offsets and end offset end to end; ACKs cover the whole range', async (t) => {
+  const { compact } = await import('../../../src/pipeline/router.js');
+  const got: Batch[] = [];
+  const { listener } = await startListener(t, (b) => {
+    got.push(b);
+    setImmediate(() => b.settle(DELIVERED));
+  });
+  const { dest } = await startSender(t, [`127.0.0.1:${listener.port}`]);
+  const sent: Batch[] = [];
+  let offset = 0;
+  for (let i = 0; i < 20; i++) {
+    const text = Array.from({ length: 10 }, (_, j) => `<14>1 2026-11-23T10:33:00Z h app - - - batch ${i} line ${j}\n`).join('');
+    const data = Buffer.from(text);
+    const whole = new Batch(data, indexLines(data), { host: 'client-1', program: 'app', facility: 1, severity: 6, timeMs: 1, format: 'syslog' }, { origin: 'client-1', stream: 'sys', offset });
+    offset += data.length;
+    // Keep records 1, 4 and 5 only: the batch's last records are dropped, so its end offset is past its last record.
+    const c = compact(whole, Uint8Array.from([0, 1, 0, 0, 1, 1, 0, 0, 0, 0]))!;
+    assert.ok(c.endOffset > c.recordOffset(c.count - 1) + (c.ends[c.count - 1]! - c.recordStart(c.count - 1)));
+    sent.push(c);
+  }
+  // Each write resolves only once the listener ACKed its end offset (the sender settles by endOffset <= ACK).
+  const { outcomes } = await writeAll(dest, sent, 10_000);
+  assert.ok(outcomes.every((o) => o.kind === 'delivered'));
+  assert.equal(got.length, sent.length);
+  for (let i = 0; i < sent.length; i++) {
+    const a = sent[i]!;
+    const b = got[i]!;
+    assert.equal(b.meta.format, 'syslog');
+    assert.equal(b.endOffset, a.endOffset);
+    assert.equal(b.data.toString(), a.data.toString());
+    for (let k = 0; k < a.count; k++) assert.equal(b.recordOffset(k), a.recordOffset(k));
+  }
+  assert.equal(dest.pending, 0);
+});

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Compressor } from 'zstd-napi';
-import { indexLines } from '../../../../src/core/batch.js';
+import { Batch, indexLines } from '../../../../src/core/batch.js';
 import { LogshipError } from '../../../../src/core/errors.js';
 import { encodeRawFrame, LengthPrefixedDeframer, type RawFrame } from '../../../../src/codec/framing/length-prefixed.js';
 import {
@@ -163,6 +163,8 @@ interface RawBatchFields {
   severity?: number;
   payloadLen: number;
   payload: Buffer;
+  /** Written after time_ms when given (flag 0x08 must be set by the caller). */
+  endOffset?: number;
 }
 
 /** Builds a BATCH body field by field, so each field can be made wrong. */
@@ -190,6 +192,7 @@ function rawBatchBody(f: RawBatchFields): Buffer {
     Buffer.from([f.facility ?? 1, f.severity ?? 5]),
     u32(0),
     u32(0),
+    ...(f.endOffset === undefined ? [] : [u32(Math.floor(f.endOffset / 2 ** 32)), u32(f.endOffset >>> 0)]),
     u32(f.payloadLen),
     f.payload,
   ]);
@@ -259,7 +262,8 @@ test('a zstd bomb cannot allocate more than the announced (and bounded) payload'
 
 test('unknown flags, out-of-range codes and offsets over 2^53 are invalid', () => {
   const p = payloadOf([2], 'a\n');
-  expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 2, payloadLen: p.length, payload: p })));
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0x10, payloadLen: p.length, payload: p })));
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0x80, payloadLen: p.length, payload: p })));
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0, facility: 24, payloadLen: p.length, payload: p })));
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0, severity: 8, payloadLen: p.length, payload: p })));
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0, offsetHi: 0x200000, payloadLen: p.length, payload: p })));
@@ -280,6 +284,8 @@ test('every truncation of every frame type is invalid', () => {
   const frames = [
     enc.encode(sampleBatch(20)),
     new ShipBatchEncoder({ compressionLevel: 0 }).encode(sampleBatch(3)),
+    new ShipBatchEncoder({ compressionLevel: 0 }).encode(compacted(sampleBatch(6), [0, 2, 3], { format: 'syslog' })),
+    enc.encode(compacted(sampleBatch(30), [1, 5, 29])),
     encodeAck({ origin: 'o', stream: 's', offset: 9 }),
     encodePing(1),
     encodePong(1),
@@ -323,4 +329,156 @@ test('bad JSON control frames are invalid', () => {
 test('an unknown frame type is invalid', () => {
   expectInvalid(() => decodeShipFrame({ type: 0, body: Buffer.alloc(0) }, decoder));
   expectInvalid(() => decodeShipFrame({ type: 200, body: Buffer.alloc(8) }, decoder));
+});
+
+// ---- issue 3: syslog format, compacted batches (record offsets), end offsets -------------------
+
+/** The records of `b` at `keep` as a compacted batch (as the router's compact() builds it). */
+function compacted(b: BatchLike, keep: number[], meta: Partial<BatchLike['meta']> = {}): BatchLike {
+  const parts: Buffer[] = [];
+  const ends = new Uint32Array(keep.length);
+  const recordOffsets = new Float64Array(keep.length);
+  let at = 0;
+  keep.forEach((i, k) => {
+    const s = i === 0 ? 0 : b.ends[i - 1]!;
+    const e = b.ends[i]!;
+    parts.push(b.data.subarray(s, e));
+    at += e - s;
+    ends[k] = at;
+    recordOffsets[k] = b.pos.offset + s;
+  });
+  return { pos: b.pos, meta: { ...b.meta, ...meta }, data: Buffer.concat(parts), ends, recordOffsets, endOffset: b.pos.offset + b.data.length };
+}
+
+function assertExtrasEqual(f: ShipFrame, b: BatchLike): void {
+  assertBatchEqual(f, b);
+  assert.ok(f.type === 'batch');
+  const want = b.endOffset ?? b.pos.offset + b.data.length;
+  // As the receiver builds it: same record offsets and end offset as the sender's batch.
+  const got = new Batch(f.batch.data, f.batch.ends, f.batch.meta, f.batch.pos, f.batch.extras);
+  assert.equal(got.endOffset, want);
+  for (let i = 0; i < got.count; i++) {
+    const exp = b.recordOffsets === undefined ? b.pos.offset + (i === 0 ? 0 : b.ends[i - 1]!) : b.recordOffsets[i]!;
+    assert.equal(got.recordOffset(i), exp, `record ${i} offset`);
+  }
+  assert.equal(f.batch.extras?.recordOffsets === undefined, b.recordOffsets === undefined, 'record offsets sent iff present');
+  assert.equal(f.batch.extras?.endOffset === undefined, want === b.pos.offset + b.data.length, 'end offset sent iff it differs');
+}
+
+test('issue 3: meta.format syslog round-trips as a flag (and its absence stays absent)', () => {
+  for (const level of [0, 3]) {
+    const enc = new ShipBatchEncoder({ compressionLevel: level });
+    const b: BatchLike = { ...sampleBatch(5), meta: { ...sampleBatch(0).meta, format: 'syslog' } };
+    const f = roundTrip(enc.encode(b));
+    assertBatchEqual(f, b);
+    assert.ok(f.type === 'batch' && f.batch.meta.format === 'syslog');
+    const plain = roundTrip(enc.encode(sampleBatch(5)));
+    assert.ok(plain.type === 'batch' && !('format' in plain.batch.meta));
+    assert.equal(plain.type === 'batch' && plain.batch.extras, undefined);
+  }
+});
+
+test('issue 3: a compacted batch keeps its record offsets and end offset (raw and zstd)', () => {
+  for (const level of [0, 3]) {
+    const enc = new ShipBatchEncoder({ compressionLevel: level });
+    const full = sampleBatch(200);
+    for (const keep of [[0], [199], [0, 1, 2], [3, 50, 51, 199], Array.from({ length: 100 }, (_, i) => i * 2)]) {
+      const c = compacted(full, keep, { format: 'syslog' });
+      assertExtrasEqual(roundTrip(enc.encode(c)), c);
+    }
+  }
+});
+
+test('issue 3: a core Batch (from the router) round-trips with its extras, big offsets and big gaps', async () => {
+  const { compact } = await import('../../../../src/pipeline/router.js');
+  const enc = new ShipBatchEncoder({ compressionLevel: 3 });
+  const data = Buffer.from('keep-0\ndrop-1\nkeep-2\ndrop-3\ndrop-4\nkeep-5\n');
+  const b = new Batch(data, indexLines(data), { host: 'h', program: 'p', facility: 1, severity: 5, timeMs: 1, format: 'syslog' }, { origin: 'o', stream: 's', offset: 2 ** 40 });
+  const c = compact(b, Uint8Array.from([1, 0, 1, 0, 0, 1]))!;
+  assertExtrasEqual(roundTrip(enc.encode(c)), c);
+  // Gaps wider than 2^32 (varints of 5+ bytes) and an end offset far past the last record.
+  const far: BatchLike = {
+    pos: { origin: 'o', stream: 's', offset: 7 },
+    meta: sampleBatch(0).meta,
+    data: Buffer.from('a\nb\n'),
+    ends: Uint32Array.from([2, 4]),
+    recordOffsets: Float64Array.from([7 + 2 ** 33, 2 ** 52]),
+    endOffset: Number.MAX_SAFE_INTEGER,
+  };
+  assertExtrasEqual(roundTrip(enc.encode(far)), far);
+});
+
+test('issue 3: an end offset past the data (no record offsets) round-trips; equal to offset+length it is not sent', () => {
+  const enc = new ShipBatchEncoder({ compressionLevel: 0 });
+  const b = { ...sampleBatch(3), endOffset: 1234 + sampleBatch(3).data.length + 99 };
+  assertExtrasEqual(roundTrip(enc.encode(b)), b);
+  const same = { ...sampleBatch(3), endOffset: 1234 + sampleBatch(3).data.length };
+  const wire = enc.encode(same);
+  assert.equal(wire.length, enc.encode(sampleBatch(3)).length, 'no end offset field');
+  assertExtrasEqual(roundTrip(wire), same);
+});
+
+test('issue 3: the encoder refuses inconsistent record offsets and end offsets (LS_FRAME_INVALID)', () => {
+  const enc = new ShipBatchEncoder({ compressionLevel: 0 });
+  const base = compacted(sampleBatch(10), [2, 4, 6]);
+  const bad = (over: Partial<BatchLike>) =>
+    assert.throws(
+      () => enc.encode({ ...base, ...over }),
+      (e: unknown) => e instanceof LogshipError && e.code === 'LS_FRAME_INVALID',
+    );
+  const o = base.recordOffsets!;
+  bad({ recordOffsets: Float64Array.from([o[0]!, o[0]!, o[2]!]) }); // overlapping records
+  bad({ recordOffsets: Float64Array.from([o[1]!, o[0]!, o[2]!]) }); // not increasing
+  bad({ recordOffsets: Float64Array.from([base.pos.offset - 1, o[1]!, o[2]!]) }); // before the batch
+  bad({ recordOffsets: Float64Array.from([o[0]!, o[1]!]) }); // wrong count
+  bad({ endOffset: o[2]! }); // records pass the end
+  bad({ recordOffsets: undefined, endOffset: base.pos.offset + 1 }); // contiguous records pass the end
+});
+
+/** LEB128 of a non-negative integer. */
+function varints(...vs: number[]): Buffer {
+  const out: number[] = [];
+  for (let v of vs) {
+    while (v >= 0x80) {
+      out.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    out.push(v);
+  }
+  return Buffer.from(out);
+}
+
+function offsetsPayload(ends: number[], gaps: Buffer, data: string): Buffer {
+  const e = Buffer.alloc(ends.length * 4);
+  ends.forEach((v, i) => e.writeUInt32BE(v, i * 4));
+  return Buffer.concat([e, gaps, Buffer.from(data)]);
+}
+
+test('issue 3: hand-built record offsets decode; malformed ones are invalid', () => {
+  const ok = offsetsPayload([2, 4], varints(3, 10), 'a\nb\n');
+  const f = decoder.decode(rawBatchBody({ count: 2, flags: 0x0c, offsetLo: 100, endOffset: 200, payloadLen: ok.length, payload: ok }));
+  assert.deepEqual([...f.extras!.recordOffsets!], [103, 115]);
+  assert.equal(f.extras!.endOffset, 200);
+  assert.equal(f.data.toString(), 'a\nb\n');
+  // gaps truncated (the second varint never ends)
+  const trunc = offsetsPayload([2, 4], Buffer.from([3, 0x80]), '');
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x0c, endOffset: 200, payloadLen: trunc.length, payload: trunc })));
+  // a varint longer than 8 bytes
+  const long = offsetsPayload([2, 4], Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0]), 'a\nb\n');
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x0c, endOffset: 200, payloadLen: long.length, payload: long })));
+  // records end past the end offset
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x0c, offsetLo: 100, endOffset: 110, payloadLen: ok.length, payload: ok })));
+  // record offsets past 2^53
+  const huge = offsetsPayload([2, 4], varints(2 ** 52, 2 ** 52), 'a\nb\n');
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x04, payloadLen: huge.length, payload: huge })));
+  // offsets without an end offset must stay inside offset + data length
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x04, payloadLen: ok.length, payload: ok })));
+  const zero = offsetsPayload([2, 4], varints(0, 0), 'a\nb\n');
+  assert.deepEqual([...decoder.decode(rawBatchBody({ count: 2, flags: 0x04, payloadLen: zero.length, payload: zero })).extras!.recordOffsets!], [0, 2]);
+  // an end offset before the last record's end, and one before the batch offset
+  const p = payloadOf([2, 4], 'a\nb\n');
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x08, offsetLo: 100, endOffset: 103, payloadLen: p.length, payload: p })));
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 0, flags: 0x08, offsetLo: 100, endOffset: 99, payloadLen: 0, payload: Buffer.alloc(0) })));
+  // record offsets with a count that cannot fit one gap byte per record
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x0c, endOffset: 200, payloadLen: 9, payload: Buffer.alloc(9) })));
 });

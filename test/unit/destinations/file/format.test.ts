@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Batch, indexLines, type BatchMeta } from '../../../../src/core/batch.js';
-import { compileLineFormat, encodedBound, encodeRecords, renderLines } from '../../../../src/destinations/file/format.js';
+import { recordFields } from '../../../../src/codec/syslog/parse.js';
+import { compileLineFormat, encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound } from '../../../../src/destinations/file/format.js';
 
 const META: BatchMeta = { host: 'web-1', program: 'nginx', facility: 3, severity: 4, timeMs: Date.UTC(2026, 10, 23, 10, 33, 0, 123) };
 
@@ -72,4 +73,80 @@ test('the bound is never exceeded', () => {
     assert.ok(end <= bound, t);
     assert.equal(out[bound], 0x21);
   }
+});
+
+// ---- issue 3: syslog batches render each line from the record's own header -------------------
+
+const SYSLOG_META: BatchMeta = { ...META, host: 'sender', program: 'meta-prog', format: 'syslog' };
+const SYSLOG_TEXT =
+  [
+    '<34>1 2026-11-23T10:33:00.123+02:00 web-1 sshd 1234 ID47 [exampleSDID@32473 iut="3"] message one',
+    '<13>1 2026-11-24T00:00:01Z db-2 cron - - - hello',
+    'not syslog at all',
+  ].join('\n') + '\n';
+
+function syslogFormat(template: string, b: Batch, first = 0, from = 0, records: number[] | null = null): string {
+  const fmt = compileLineFormat(template);
+  const fields = recordFields(b);
+  const bound = syslogBound(fmt, b, fields, records, first, from);
+  const out = Buffer.alloc(bound + 8, 0x21);
+  const end = encodeSyslogRecords(out, 0, fmt, b, fields, records, first, from);
+  assert.ok(end <= bound, `wrote ${end} > bound ${bound}`);
+  assert.equal(out[bound], 0x21, 'nothing past the bound');
+  return out.subarray(0, end).toString('utf8');
+}
+
+test('issue 3: the default line of a syslog record takes date, host, program and message from the record', () => {
+  assert.equal(
+    syslogFormat('default', batchOf(SYSLOG_TEXT, SYSLOG_META)),
+    '2026-11-23T08:33:00.123Z web-1 sshd: message one\n' +
+      '2026-11-24T00:00:01.000Z db-2 cron: hello\n' +
+      // not syslog: kept whole as the message, the batch meta for the rest (time: when it was read)
+      '2026-11-23T10:33:00.123Z sender meta-prog: not syslog at all\n',
+  );
+});
+
+test('issue 3: PRI, facility, severity, PID, MSGID, SDATA and date macros per record', () => {
+  const t = '${PRI} ${facility}.${severity} ${YEAR}${MONTH}${DAY}${HOUR}${MIN}${SEC} [${PID}] [${MSGID}] [${SDATA}] ${MESSAGE}';
+  assert.equal(
+    syslogFormat(t, batchOf(SYSLOG_TEXT, SYSLOG_META)),
+    '34 auth.crit 20261123083300 [1234] [ID47] [[exampleSDID@32473 iut="3"]] message one\n' +
+      '13 user.notice 20261124000001 [] [] [] hello\n' +
+      '28 daemon.warning 20261123103300 [] [] [] not syslog at all\n',
+  );
+});
+
+test('issue 3: raw writes a syslog record as received; records can be picked (per-record paths)', () => {
+  const b = batchOf(SYSLOG_TEXT, SYSLOG_META);
+  assert.equal(syslogFormat('raw', b), SYSLOG_TEXT);
+  assert.equal(syslogFormat('${host}|${MESSAGE}', b, 0, 0, [0, 2]), 'web-1|message one\nsender|not syslog at all\n');
+});
+
+test('issue 3: a straddled syslog record is cut at hw: raw from hw, the message from hw when hw is inside it', () => {
+  const b = batchOf(SYSLOG_TEXT, SYSLOG_META);
+  const msg = SYSLOG_TEXT.indexOf('message one');
+  assert.equal(syslogFormat('raw', b, 0, msg + 8, [0]), 'one\n');
+  assert.equal(syslogFormat('${host}: ${MESSAGE}', b, 0, msg + 8, [0]), 'web-1: one\n');
+  // hw inside the header: the whole message part is still new
+  assert.equal(syslogFormat('${host}: ${MESSAGE}', b, 0, 5, [0]), 'web-1: message one\n');
+});
+
+test('issue 3: ${PID} ${MSGID} ${SDATA} are empty for batches that are not syslog', () => {
+  assert.equal(format('[${PID}][${MSGID}][${SDATA}] ${MESSAGE}', batchOf('x\n')), '[][][] x\n');
+});
+
+test('issue 3: NUL and control bytes of a syslog record cannot break the file format; the bound holds', () => {
+  const evil =
+    Buffer.concat([
+      Buffer.from('<13>1 2026-11-23T10:33:00Z h\u0001st app\u0007 p\u0000d - [x@1 a="\u0000\u0001"] m\u0000s\u0000g'),
+      Buffer.from('\n<13>Nov 23 10:33:00 host tag[1]: a\u0000b\n\u0000\n'),
+      Buffer.from([0x3c, 0x31, 0x33, 0x3e, 0xff, 0xfe, 0x0a]),
+    ]);
+  const b = batchOf(evil, SYSLOG_META);
+  for (const t of ['default', 'raw', '${PID}${MSGID}${SDATA}${MESSAGE}${MESSAGE}', '${ISODATE} ${PRI} ${facility} ${severity}', 'const']) {
+    const out = syslogFormat(t, b);
+    assert.ok(!out.includes('\u0000'), `${t}: no NUL`);
+    assert.equal(out.split('\n').length - 1, b.count, `${t}: one line per record`);
+  }
+  assert.equal(syslogFormat('${host} ${program} ${PID} ${MESSAGE}', batchOf(evil.subarray(0, evil.indexOf(0x0a) + 1), SYSLOG_META)), 'h_st app_ p_d msg\n');
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BatchMeta } from '../../../../src/core/batch.js';
-import { compileParts, parsePathTemplate, parseTemplate, renderTemplate } from '../../../../src/destinations/file/path-template.js';
+import { recordFields } from '../../../../src/codec/syslog/parse.js';
+import { Batch, indexLines, type BatchMeta } from '../../../../src/core/batch.js';
+import { compileParts, groupRecordPaths, parsePathTemplate, parseTemplate, renderTemplate } from '../../../../src/destinations/file/path-template.js';
 import { sanitizePathComponent } from '../../../../src/util/path-sanitize.js';
 
 const META: BatchMeta = { host: 'web-1', program: 'nginx', facility: 16, severity: 6, timeMs: Date.UTC(2026, 10, 3, 4, 5, 6, 7) };
@@ -69,4 +70,70 @@ test('network values are sanitized before joining the path', () => {
 test('a bad timeMs does not throw', () => {
   const out = render('${ISODATE}', { ...META, timeMs: Number.NaN });
   assert.match(out, /^\d{4}-\d{2}-\d{2}T/);
+});
+
+// ---- issue 3: per-record paths of syslog batches ---------------------------------------------
+
+function syslogBatch(lines: string[]): Batch {
+  const data = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  return new Batch(data, indexLines(data), { ...META, host: 'sender', program: 'meta', format: 'syslog' }, { origin: 'o', stream: 's', offset: 0 });
+}
+
+function group(text: string, b: Batch, sanitize: (v: string) => string = sanitizePathComponent) {
+  const r = parsePathTemplate(text);
+  assert.ok(r.ok, r.ok ? '' : r.message);
+  return groupRecordPaths(compileParts(r.parts), b, recordFields(b), sanitize);
+}
+
+test('issue 3: ${PID} ${MSGID} ${SDATA} are line macros, not path macros', () => {
+  for (const m of ['PID', 'MSGID', 'SDATA', 'MESSAGE']) {
+    assert.equal(parseTemplate(`\${host}/\${${m}}.log`, 'path').ok, false, m);
+    assert.equal(parseTemplate(`\${${m}}`, 'line').ok, true, m);
+  }
+});
+
+test('issue 3: records are grouped by the path their own host, program, PRI and date render to', () => {
+  const b = syslogBatch([
+    '<13>1 2026-11-23T10:00:00Z web-1 nginx - - - a',
+    '<13>1 2026-11-23T10:00:01Z db-2 postgres - - - b',
+    '<13>1 2026-11-23T23:59:59Z web-1 nginx - - - c',
+    '<13>1 2026-11-24T00:00:00Z web-1 nginx - - - d',
+    'not syslog',
+    '<13>1 2026-11-23T10:00:02Z db-2 postgres - - - e',
+  ]);
+  const r = group('${host}/${program}-${YEAR}${MONTH}${DAY}.log', b);
+  assert.deepEqual(r.paths, ['web-1/nginx-20261123.log', 'db-2/postgres-20261123.log', 'web-1/nginx-20261124.log', 'sender/meta-20261103.log']);
+  assert.deepEqual(r.groups, [[0, 2], [1, 5], [3], [4]]);
+  const byPri = group('${facility}/${severity}.log', syslogBatch(['<13>x: a', '<14>x: b', '<13>x: c', '<165>1 - h a - - - d']));
+  assert.deepEqual(byPri.paths, ['user/notice.log', 'user/info.log', 'local4/notice.log']);
+  assert.deepEqual(byPri.groups, [[0, 2], [1], [3]]);
+});
+
+test('issue 3: a path is rendered once per distinct tuple, not once per record', () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 1000; i++) lines.push(`<13>1 2026-11-23T10:00:${String(i % 60).padStart(2, '0')}Z h${i % 3} app - - - m${i}`);
+  let calls = 0;
+  const counting = (v: string): string => {
+    calls++;
+    return sanitizePathComponent(v);
+  };
+  const r = group('${host}/${program}/${HOUR}.log', syslogBatch(lines), counting);
+  assert.deepEqual(r.paths, ['h0/app/10.log', 'h1/app/10.log', 'h2/app/10.log']);
+  assert.deepEqual(r.groups.map((g) => g.length), [334, 333, 333]);
+  assert.equal(calls, 3 * 3, 'three macros, three tuples');
+});
+
+test('issue 3: hosts and programs from messages are sanitized; tuples that sanitize alike share a file', () => {
+  const r = group('${host}/${program}.log', syslogBatch(['<13>1 - ../../etc ../x - - - a', '<13>1 - .. a/b - - - b', '<13>1 - _.. a_b - - - c']));
+  for (const p of r.paths) {
+    const parts = p.split('/');
+    assert.equal(parts.length, 2, p);
+    assert.ok(!parts.includes('..') && !parts.includes('.'), p);
+  }
+  assert.deepEqual(r.paths, ['_._.._etc/_._x.log', '_./a_b.log', '_../a_b.log']);
+});
+
+test('issue 3: a template without macros puts every record in one group', () => {
+  const r = group('all.log', syslogBatch(['<13>1 - a b - - - x', '<13>1 - c d - - - y']));
+  assert.deepEqual(r, { paths: ['all.log'], groups: [[0, 1]] });
 });
