@@ -172,6 +172,7 @@ test('rsyslog omfwd → TCP, RFC 5424 (RSYSLOG_SyslogProtocol23Format, octet cou
   assert.equal(l!.pid, '123');
   // rsyslog forwards a 3164 message as 5424 keeping the space after the tag in MSG.
   assert.equal(l!.message.trim(), `hello ${token}`);
+  if (new Date(FIXED).getTime() < Date.now()) assert.equal(l!.time, new Date(FIXED.replace('Z', '')).toISOString());
 });
 
 for (const [name, target] of [
@@ -209,6 +210,8 @@ test('loggen → TCP: every message arrives once, with its fields', async (t) =>
     assert.equal(l.pri, 38); // loggen: auth.info
     assert.equal(l.host, 'localhost');
     assert.equal(l.pid, '1234');
+    assert.match(l.message, /^seq: \d{10}, thread: \d{4}, runid: \d+, stamp: \S+ (PADD)+$/);
+    assertRecent(l.time);
   }
 });
 
@@ -227,4 +230,9 @@ test('loggen -P → TCP (RFC 5424, octet counting, BOM before the message)', asy
   );
   assert.equal(got.length, 500);
   assert.ok(got.every((l) => l.message.startsWith('seq: ')), JSON.stringify(got[0]));
+  for (const l of got.slice(0, 5)) {
+    assert.equal(l.pri, 38);
+    assert.equal(l.host, 'localhost');
+    assertRecent(l.time);
+  }
 });
