@@ -70,6 +70,15 @@ export const fileSourceOptions = z
       .min(10)
       .default(1000)
       .describe('How often every open file is checked for growth, rotation and truncation, besides change notifications.'),
+    rotate_wait_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'A file that left its path (rotated by rename, or deleted) is kept open and read until it has been unchanged ' +
+          'this long, so lines the application writes to it before reopening its log are not lost.',
+      ),
     checkpoint_interval_ms: z
       .number()
       .int()

@@ -111,6 +111,7 @@ export class FileSource implements Source, TailerHost {
       partialFlushMs: o.partial_flush_ms,
       readChunkBytes: o.read_chunk_bytes,
       pollIntervalMs: o.poll_interval_ms,
+      rotateWaitMs: o.rotate_wait_ms,
       host: ctx.node.name,
       facility: facilityCode(o.facility) ?? 1,
       severity: severityCode(o.severity) ?? 5,

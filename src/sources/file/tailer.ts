@@ -43,8 +43,10 @@ export interface TailerConfig {
   readonly maxLineBytes: number;
   readonly partialFlushMs: number;
   readonly readChunkBytes: number;
-  /** Idle re-check period; also how long a draining file must stay unchanged before it is closed. */
+  /** Idle re-check period. */
   readonly pollIntervalMs: number;
+  /** How long a file that left its path (rotated, deleted) must stay unchanged before it is closed. */
+  readonly rotateWaitMs: number;
   readonly host: string;
   readonly facility: number;
   readonly severity: number;
@@ -253,7 +255,9 @@ export class FileTailer {
     const data = bytesRead < want ? buf.subarray(0, bytesRead) : buf;
     const atEnd = this.readOffset + bytesRead >= size;
     const quiet = now - this._lastSizeAt;
-    const flush = atEnd && (this.mode === 'draining' ? quiet >= this._cfg.pollIntervalMs : this._cfg.partialFlushMs > 0 && quiet >= this._cfg.partialFlushMs);
+    const flush =
+      atEnd &&
+      ((this._cfg.partialFlushMs > 0 && quiet >= this._cfg.partialFlushMs) || (this.mode === 'draining' && quiet >= this._cfg.rotateWaitMs));
     const r = splitRecords(data, this._cfg.maxLineBytes, flush);
     if (r.consumed === 0) return this._atEnd(now, true);
     if (flush && data[r.consumed - 1] !== 0x0a) this._host.ctx.telemetry.emit('file_partial_flushed', { path: this.path, stream: this.stream });
@@ -269,8 +273,10 @@ export class FileTailer {
     this._notifyAtEnd();
     const quiet = now - this._lastSizeAt;
     if (this.mode === 'draining') {
-      const left = this._cfg.pollIntervalMs - quiet;
-      if (left > 0 || partial) return { kind: 'wait', ms: Math.max(1, left) };
+      // Applications keep writing to a rotated file until they reopen their log: keep it open
+      // (and in the checkpoint) until it has been quiet for rotate_wait_ms.
+      const left = this._cfg.rotateWaitMs - quiet;
+      if (left > 0 || partial) return { kind: 'wait', ms: Math.max(1, Math.min(left, this._cfg.pollIntervalMs)) };
       this.mode = 'drained';
       return this._inflight.length === 0 ? { kind: 'end' } : WAIT_KICK;
     }

@@ -44,7 +44,7 @@ async function setup(t: TestContext): Promise<string> {
   return tmpDir(t);
 }
 
-const FAST = { poll_interval_ms: 50, checkpoint_interval_ms: 20, partial_flush_ms: 300 };
+const FAST = { poll_interval_ms: 50, checkpoint_interval_ms: 20, partial_flush_ms: 300, rotate_wait_ms: 300 };
 
 async function run(
   t: TestContext,
@@ -289,6 +289,23 @@ test('rotation by rename while writing: the old file is drained (late writes too
     const cp = JSON.parse(readFileSync(join(dir, 'state', 'checkpoints', 'tail.json'), 'utf8')) as { files: { stream: string }[] };
     return cp.files.length === 1 && cp.files[0]!.stream === streams[1];
   });
+});
+
+test('review-1: lines written to a rotated file well after the rename are still shipped (rotate_wait_ms)', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  const fd = openSync(file, 'a'); // the application's log fd
+  writeSync(fd, 'line-1\n');
+  const r = await run(t, join(dir, 'state'), { include: [file], start_at: 'beginning', rotate_wait_ms: 3_000 });
+  await waitFor('line-1', () => r.lines().includes('line-1'));
+  renameSync(file, `${file}.1`); // logrotate: rename, create
+  writeFileSync(file, 'new-1\n');
+  await waitFor('new-1', () => r.lines().includes('new-1'));
+  await sleep(1_200); // far longer than poll_interval_ms: the app has not reopened its log yet
+  writeSync(fd, 'late-to-rotated\n');
+  closeSync(fd);
+  await waitFor('the late line', () => r.lines().includes('late-to-rotated'), 5_000);
+  assertOnce(r.lines(), ['line-1', 'new-1', 'late-to-rotated']);
 });
 
 test('rotation to a name the include also matches keeps the stream: nothing twice', async (t) => {

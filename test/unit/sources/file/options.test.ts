@@ -17,6 +17,7 @@ test('defaults', () => {
     partial_flush_ms: 1000,
     read_chunk_bytes: 1_048_576,
     poll_interval_ms: 1000,
+    rotate_wait_ms: 10_000,
     checkpoint_interval_ms: 200,
   });
 });
