@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { DESTINATION_CATALOG } from '../destinations/catalog.js';
 import { SOURCE_CATALOG } from '../sources/catalog.js';
+import { spoolOptions } from '../spool/options.js';
 import { logSchema, nodeSchema, pathSchema } from './schema.js';
 
 interface JsonSchema {
@@ -69,6 +70,16 @@ export function renderConfigDocs(): string {
     '## Sources',
   ];
   for (const [type, f] of [...SOURCE_CATALOG].sort()) parts.push('', `### \`type: ${type}\``, '', table(f.options));
+  parts.push(
+    '',
+    '### `spool` (any source but `file`)',
+    '',
+    'A source block may carry a `spool` map (`spool: {}` for the defaults). Its batches are then acknowledged once',
+    'durable in `${node.state_dir}/spool/<source name>/`, and the spool feeds the paths in order, deleting segments',
+    'once every destination has their batches. A `file` source takes no spool: the file is its own buffer.',
+    '',
+    table(spoolOptions),
+  );
   parts.push('', '## Destinations');
   for (const [type, f] of [...DESTINATION_CATALOG].sort()) parts.push('', `### \`type: ${type}\``, '', table(f.options));
   return `${parts.join('\n')}\n`;

@@ -8,6 +8,7 @@ import type { CompiledFilter } from '../core/component.js';
 import { DESTINATION_CATALOG } from '../destinations/catalog.js';
 import { compileFilter, FilterSyntaxError } from '../filters/expr.js';
 import { SOURCE_CATALOG } from '../sources/catalog.js';
+import { spoolOptions, type SpoolOptions } from '../spool/options.js';
 import { formatPath, parseYaml, readConfigText, type ConfigIssue, type ParsedYaml } from './load.js';
 import { checkRules } from './rules.js';
 import { documentSchema, type Document } from './schema.js';
@@ -19,6 +20,8 @@ export interface ComponentSpec {
   readonly type: string;
   /** The plug-in's options, as parsed (defaults applied) by its own schema. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** Sources only: the block's `spool` key (defaults applied), taken out before the plug-in's schema sees the block. */
+  readonly spool?: SpoolOptions;
 }
 
 export interface PathSpec {
@@ -139,12 +142,37 @@ function checkComponents(
       issues.push({ path: formatPath([...path, 'type']), message: `unknown ${section === 'sources' ? 'source' : 'destination'} type "${type}" (one of: ${kinds})`, ...pos });
       continue;
     }
-    const r = factory.options.safeParse(block);
+    // `spool` belongs to the pipeline, not to the plug-in: checked here, stripped from the block.
+    let pluginBlock = block;
+    let spool: SpoolOptions | undefined;
+    let spoolOk = true;
+    if (section === 'sources' && 'spool' in block) {
+      const { spool: raw, ...rest } = block;
+      pluginBlock = rest;
+      const spoolPath = [...path, 'spool'];
+      if (type === 'file') {
+        issues.push({
+          path: formatPath(spoolPath),
+          message: 'a file source needs no spool: the file is its own buffer (its checkpoint advances only on delivery); remove `spool`',
+          ...parsed.position(spoolPath),
+        });
+        spoolOk = false;
+      } else {
+        const sr = spoolOptions.safeParse(raw ?? {});
+        if (sr.success) spool = sr.data;
+        else {
+          pushZodIssues(sr.error.issues, spoolPath, parsed, issues);
+          spoolOk = false;
+        }
+      }
+    }
+    const r = factory.options.safeParse(pluginBlock);
     if (!r.success) {
       pushZodIssues(r.error.issues, path, parsed, issues);
       continue;
     }
-    out.push({ name, type, options: r.data as Record<string, unknown> });
+    if (!spoolOk) continue;
+    out.push(spool === undefined ? { name, type, options: r.data as Record<string, unknown> } : { name, type, options: r.data as Record<string, unknown>, spool });
   }
   return out;
 }

@@ -1,16 +1,25 @@
 // Config → a running graph of components: destinations first, then the router, then sources.
-// Stop runs the other way: sources stop reading and wait for what is in flight, then the
+// A source with a `spool` pushes into its spool (its batches count as received once durable
+// there), and the spool's reader pushes into the router.
+// Stop runs the other way: sources stop reading and wait for what is in flight, then each spool
+// stops handing out batches, waits (bounded) for those in flight and persists its cursor, then the
 // router stops retrying, then destinations flush and close. The same path serves start and reload.
 
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Batch } from '../core/batch.js';
 import type { ComponentContext, Destination, Logger, NodeInfo, Source, SourceContext } from '../core/component.js';
 import { LogshipError } from '../core/errors.js';
 import type { Config } from '../config/index.js';
 import { DESTINATION_CATALOG } from '../destinations/catalog.js';
 import { ComponentTelemetry, type Counters } from '../observe/metrics.js';
 import { SOURCE_CATALOG } from '../sources/catalog.js';
+import { Spool } from '../spool/index.js';
 import { VERSION } from '../version.js';
 import { Router, type RouteTarget } from './router.js';
+
+/** At stop, how long a spool waits at most for the batches it handed out to settle. */
+const SPOOL_SETTLE_MS = 3_000;
 
 interface Running<T> {
   readonly name: string;
@@ -22,6 +31,7 @@ interface Running<T> {
 export class Pipeline {
   private readonly _sources: Running<Source>[] = [];
   private readonly _destinations: Running<Destination>[] = [];
+  private readonly _spools = new Map<string, Spool>();
   private _router: Router | undefined;
   private readonly _log: Logger;
   private readonly _counters: Counters;
@@ -52,6 +62,11 @@ export class Pipeline {
   /** A started source by name (used by tests and status). */
   source(name: string): Source | undefined {
     return this._sources.find((s) => s.name === name)?.component;
+  }
+
+  /** The spool of a source, if it has one (used by tests and status). */
+  spool(name: string): Spool | undefined {
+    return this._spools.get(name);
   }
 
   private async _start(): Promise<void> {
@@ -89,13 +104,15 @@ export class Pipeline {
       const factory = SOURCE_CATALOG.get(spec.type)!;
       const log = this._log.child({ component: 'source', type: spec.type, id: spec.name });
       const name = spec.name;
-      const ctx: SourceContext = {
-        id: name,
-        node,
-        log,
-        telemetry: new ComponentTelemetry(this._counters, log, 'source', spec.type, name),
-        push: (batch) => router.push(name, batch),
-      };
+      const telemetry = new ComponentTelemetry(this._counters, log, 'source', spec.type, name);
+      let push = (batch: Batch): Promise<void> => router.push(name, batch);
+      if (spec.spool !== undefined) {
+        const spool = await Spool.open(join(config.node.stateDir, 'spool', name), spec.spool, telemetry);
+        this._spools.set(name, spool);
+        spool.start(push);
+        push = spool.append;
+      }
+      const ctx: SourceContext = { id: name, node, log, telemetry, push };
       const source = factory.create(spec.options);
       await wrapStartup(`source "${spec.name}"`, () => source.start(ctx));
       this._sources.push({ name, type: spec.type, component: source, ctx });
@@ -114,6 +131,13 @@ export class Pipeline {
       await withTimeout(s.component.stop(), Math.max(100, left() / 2)).catch((err: unknown) => this._log.warn({ err, source: s.name }, 'Source did not stop cleanly.'));
       s.ctx.telemetry.emit('component_stopped', {});
     }
+    // Spools stop after every source: nothing more comes in; what is in flight gets part of the
+    // time left to settle, and the cursor is persisted where the settled prefix ends.
+    await Promise.all(
+      [...this._spools].map(([name, spool]) =>
+        withTimeout(spool.stop(Math.min(SPOOL_SETTLE_MS, Math.max(100, left() / 3))), Math.max(200, left() / 2)).catch((err: unknown) => this._log.warn({ err, source: name }, 'Spool did not stop cleanly.')),
+      ),
+    );
     this._router?.stopRetrying();
     await this._router?.drain(Math.min(left(), 2_000));
     for (const d of this._destinations) {
