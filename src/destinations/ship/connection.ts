@@ -35,7 +35,11 @@ export interface ConnectionHooks {
 
 // handshake → (WELCOME) welcomed → (sender resent the backlog: open()) open → closed.
 // Only an open connection takes new batches, so nothing overtakes the resent backlog.
-type State = 'handshake' | 'welcomed' | 'open' | 'closed';
+// open → retired (failback: no new batches, ACKs still read) → end() → closed.
+type State = 'handshake' | 'welcomed' | 'open' | 'retired' | 'closed';
+
+/** How long end() waits for the upstream to close its side before destroying the socket. */
+const END_GRACE_MS = 2000;
 
 export class UpstreamConnection {
   readonly upstream: Upstream;
@@ -142,6 +146,24 @@ export class UpstreamConnection {
   destroy(reason: Error): void {
     this._reason ??= reason;
     this._socket.destroy();
+  }
+
+  /**
+   * Take no more batches, but keep reading the ACKs of those already sent (a failback is moving
+   * to another upstream and waits for them). The watchdog stops: the sender bounds that wait.
+   */
+  retire(): void {
+    if (this._state === 'open' || this._state === 'welcomed') this._state = 'retired';
+  }
+
+  /** Close politely (FIN after the written frames); destroyed if the upstream has not closed within a grace period. */
+  end(reason: Error): void {
+    this._reason ??= reason;
+    if (this._socket.destroyed) return;
+    this._socket.end();
+    const timer = setTimeout(() => this._socket.destroy(), END_GRACE_MS);
+    timer.unref();
+    this._socket.once('close', () => clearTimeout(timer));
   }
 
   private _onData(chunk: Buffer): void {

@@ -16,5 +16,5 @@ export const shipDestination: ShipDestinationFactory = {
   create: (options) => new ShipSender(options),
 };
 
-export { ShipSender } from './sender.js';
+export { ShipSender, type ShipInternals } from './sender.js';
 export { shipOptions, type ShipOptions } from './options.js';

@@ -7,14 +7,16 @@
 //
 // An ACK (origin, stream, X) settles the stream's entries from its front while endOffset <= X
 // (acks are cumulative per stream). Size is bounded by the router's maxInFlight (the window).
+// One queue per upstream: when an upstream is given up, `takeAll` hands its entries (in write
+// order, still unsettled) to another upstream's queue through `adopt`.
 
 import type { Outcome } from '../../core/outcome.js';
 
 export interface Pending {
   readonly key: string;
   readonly endOffset: number;
-  /** The encoded BATCH frame, kept for resending. */
-  readonly frame: Buffer;
+  /** The encoded BATCH frame, kept for resending; released (empty) once the entry is settled. */
+  frame: Buffer;
   /** Times this entry was written to a connection. */
   sends: number;
   done: boolean;
@@ -22,6 +24,14 @@ export interface Pending {
 }
 
 const COMPACT_AT = 1024;
+const RELEASED = Buffer.alloc(0);
+
+/** Settle an entry and let go of its frame at once: settled entries may wait in `_order` for a while. */
+function finish(e: Pending, outcome: Outcome): void {
+  e.done = true;
+  e.frame = RELEASED;
+  e.resolve(outcome);
+}
 
 export class InflightQueue {
   private _order: Pending[];
@@ -41,21 +51,41 @@ export class InflightQueue {
     return this._size;
   }
 
+  /** True while the stream has unsettled entries here. */
+  has(key: string): boolean {
+    return this._streams.has(key);
+  }
+
   add(key: string, endOffset: number, frame: Buffer): { entry: Pending; settled: Promise<Outcome> } {
     let resolve!: (o: Outcome) => void;
     const settled = new Promise<Outcome>((r) => {
       resolve = r;
     });
     const entry: Pending = { key, endOffset, frame, sends: 0, done: false, resolve };
+    this.adopt(entry);
+    return { entry, settled };
+  }
+
+  /** Append an unsettled entry taken from another queue (it keeps its promise and send count). */
+  adopt(entry: Pending): void {
     this._order.push(entry);
-    let list = this._streams.get(key);
+    let list = this._streams.get(entry.key);
     if (list === undefined) {
       list = [];
-      this._streams.set(key, list);
+      this._streams.set(entry.key, list);
     }
     list.push(entry);
     this._size++;
-    return { entry, settled };
+  }
+
+  /** Remove and return every unsettled entry, in write order, without settling them. */
+  takeAll(): Pending[] {
+    const out = [...this.unsettled()];
+    this._order = [];
+    this._head = 0;
+    this._streams.clear();
+    this._size = 0;
+    return out;
   }
 
   /** Settle (with `outcome`) the entries of the stream covered by a cumulative ack; returns how many. */
@@ -64,9 +94,7 @@ export class InflightQueue {
     if (list === undefined) return 0;
     let n = 0;
     while (n < list.length && list[n]!.endOffset <= offset) {
-      const e = list[n]!;
-      e.done = true;
-      e.resolve(outcome);
+      finish(list[n]!, outcome);
       n++;
     }
     if (n === 0) return 0;
@@ -83,7 +111,6 @@ export class InflightQueue {
    */
   settleOne(entry: Pending, outcome: Outcome): void {
     if (entry.done) return;
-    entry.done = true;
     const list = this._streams.get(entry.key);
     if (list !== undefined) {
       const i = list.indexOf(entry);
@@ -91,7 +118,7 @@ export class InflightQueue {
       if (list.length === 0) this._streams.delete(entry.key);
     }
     this._size--;
-    entry.resolve(outcome);
+    finish(entry, outcome);
   }
 
   /** Unsettled entries in write order (for resending on a new connection). */
@@ -104,10 +131,7 @@ export class InflightQueue {
 
   /** Settle every entry with `outcome` (shutdown). */
   settleAll(outcome: Outcome): void {
-    for (const e of this.unsettled()) {
-      e.done = true;
-      e.resolve(outcome);
-    }
+    for (const e of this.unsettled()) finish(e, outcome);
     this._order = [];
     this._head = 0;
     this._streams.clear();

@@ -9,7 +9,7 @@ const hostPort = z
     const r = parseHostPort(s, false);
     if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
   })
-  .describe('An upstream relay or server as "host:port" (or "[v6addr]:port"). The name is resolved again on every connect.');
+  .describe('An upstream relay or server as "host:port" (or "[v6addr]:port"). The name is resolved again on every connect (never cached by logship), and every address it resolves to is tried in order.');
 
 export const shipOptions = z
   .object({
@@ -17,14 +17,28 @@ export const shipOptions = z
     upstreams: z
       .array(hostPort)
       .min(1)
-      .describe('Upstreams in order of preference: the next one is tried when a connect fails; after a lost connection the first is tried again.'),
+      .describe(
+        'Upstream relays or servers. With upstream_policy failover, in order of preference; with round-robin, all used at once. An upstream that fails is marked down and tried again after its own backoff.',
+      ),
+    upstream_policy: z
+      .enum(['failover', 'round-robin'])
+      .default('failover')
+      .describe(
+        'failover: one connection, to the first upstream that works; after failing over, go back to a preferred one once it answers again (failback_after_ms). round-robin: one connection per upstream; each stream (origin + stream id) is given to one upstream in turn and stays there, so its order holds; the streams of a failed upstream move to the others.',
+      ),
+    failback_after_ms: z
+      .number()
+      .int()
+      .min(1)
+      .default(30_000)
+      .describe('failover policy: while on a fallback upstream, probe the preferred ones this often (connect and handshake) and switch back to the first that answers.'),
     window: z
       .number()
       .int()
       .min(1)
       .max(4096)
       .default(64)
-      .describe('Batches in flight (sent, not yet acknowledged) at most. Bounds the memory the destination holds.'),
+      .describe('Batches in flight (sent, not yet acknowledged) at most, across all upstreams. Bounds the memory the destination holds.'),
     compression_level: z
       .number()
       .int()
@@ -52,6 +66,11 @@ export const shipOptions = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    const seen = new Set<string>();
+    o.upstreams.forEach((u, i) => {
+      if (seen.has(u)) ctx.addIssue({ code: 'custom', path: ['upstreams', i], message: `upstream "${u}" is listed twice` });
+      seen.add(u);
+    });
     if (o.backoff_min_ms > o.backoff_max_ms) {
       ctx.addIssue({ code: 'custom', path: ['backoff_min_ms'], message: `backoff_min_ms (${o.backoff_min_ms}) is larger than backoff_max_ms (${o.backoff_max_ms})` });
     }

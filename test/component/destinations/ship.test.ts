@@ -8,123 +8,16 @@ import { test, type TestContext } from 'node:test';
 import { LengthPrefixedDeframer } from '../../../src/codec/framing/length-prefixed.js';
 import { decodeShipFrame, encodeAck, encodePong, encodeRefused, encodeWelcome, ShipBatchDecoder, type ShipFrame } from '../../../src/codec/ship/index.js';
 import { Batch, indexLines } from '../../../src/core/batch.js';
-import type { Destination } from '../../../src/core/component.js';
 import { LogshipError } from '../../../src/core/errors.js';
-import { DELIVERED, type Outcome } from '../../../src/core/outcome.js';
-import { shipDestination, type ShipSender } from '../../../src/destinations/ship/index.js';
-import { shipListenerSource, type ShipListener } from '../../../src/sources/ship-listener/index.js';
-import { testContext, testSourceContext } from '../../helpers/context.js';
+import { DELIVERED } from '../../../src/core/outcome.js';
+import { shipDestination } from '../../../src/destinations/ship/index.js';
+import { shipListenerSource } from '../../../src/sources/ship-listener/index.js';
+import { testSourceContext } from '../../helpers/context.js';
+import { assertCompleteInOrder, makeBatches, recorder, startListener, startSender, writeAll, type Received } from '../../helpers/ship.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-interface Received {
-  stream: string;
-  offset: number;
-  end: number;
-  data: string;
-}
-
-async function startListener(
-  t: TestContext,
-  onBatch: (b: Batch) => void | Promise<void>,
-  port = 0,
-): Promise<{ listener: ShipListener; ctx: ReturnType<typeof testSourceContext> }> {
-  const ctx = testSourceContext({ stateDir: await tmpDir(t), nodeName: 'server-1', role: 'server', id: 'in' }, onBatch);
-  const listener = shipListenerSource.create(shipListenerSource.options.parse({ type: 'ship-listener', listen: `tcp:127.0.0.1:${port}` }));
-  await listener.start(ctx);
-  t.after(() => listener.stop());
-  return { listener, ctx };
-}
-
-async function startSender(
-  t: TestContext,
-  upstreams: string[],
-  extra: Record<string, unknown> = {},
-): Promise<{ dest: ShipSender; ctx: ReturnType<typeof testContext> }> {
-  const ctx = testContext({ stateDir: await tmpDir(t), nodeName: 'client-1', role: 'client', id: 'out' });
-  const dest = shipDestination.create(
-    shipDestination.options.parse({ type: 'ship', upstreams, backoff_min_ms: 20, backoff_max_ms: 200, ...extra }),
-  );
-  await dest.start(ctx);
-  t.after(() => dest.close());
-  return { dest, ctx };
-}
-
-/** Batches for `streams`, round-robin, each stream's offsets contiguous from 0. */
-function makeBatches(n: number, streams: string[], linesPer = 10): Batch[] {
-  const off = new Map(streams.map((s) => [s, 0]));
-  const out: Batch[] = [];
-  for (let i = 0; i < n; i++) {
-    const stream = streams[i % streams.length]!;
-    const text = Array.from({ length: linesPer }, (_, j) => `${stream} batch ${i} line ${j} ${'x'.repeat((i * 7 + j) % 60)}\n`).join('');
-    const data = Buffer.from(text);
-    const offset = off.get(stream)!;
-    off.set(stream, offset + data.length);
-    out.push(
-      new Batch(data, indexLines(data), { host: 'client-1', program: 'app', facility: 1, severity: 6, timeMs: 1_700_000_000_000 + i }, {
-        origin: 'client-1',
-        stream,
-        offset,
-      }),
-    );
-  }
-  return out;
-}
-
-/** Writes every batch with at most maxInFlight outstanding (as the router does); bounded. */
-async function writeAll(dest: Destination, batches: Batch[], timeoutMs = 30_000): Promise<{ outcomes: Outcome[]; order: number[] }> {
-  const outcomes: Outcome[] = [];
-  const order: number[] = [];
-  const inflight = new Set<Promise<void>>();
-  const run = async () => {
-    for (let i = 0; i < batches.length; i++) {
-      while (inflight.size >= dest.maxInFlight) await Promise.race(inflight);
-      const p: Promise<void> = dest.write(batches[i]!).then((o) => {
-        outcomes[i] = o;
-        order.push(i);
-        inflight.delete(p);
-      });
-      inflight.add(p);
-    }
-    await Promise.all(inflight);
-  };
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    run(),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`writeAll: ${order.length}/${batches.length} resolved after ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return { outcomes, order };
-}
-
-function recorder(into: Received[]): (b: Batch) => void {
-  return (b) => {
-    into.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString() });
-    setImmediate(() => b.settle(DELIVERED));
-  };
-}
-
-/** Every stream fully covered from 0, never skipping ahead (duplicates allowed), same bytes as sent. */
-function assertCompleteInOrder(got: Received[], sent: Batch[]): void {
-  const want = new Map<string, Map<number, string>>();
-  const total = new Map<string, number>();
-  for (const b of sent) {
-    if (!want.has(b.pos.stream)) want.set(b.pos.stream, new Map());
-    want.get(b.pos.stream)!.set(b.pos.offset, b.data.toString());
-    total.set(b.pos.stream, b.endOffset);
-  }
-  const maxEnd = new Map<string, number>();
-  for (const r of got) {
-    const m = maxEnd.get(r.stream) ?? 0;
-    assert.ok(r.offset <= m, `stream ${r.stream}: batch at ${r.offset} skips ahead of ${m} (a gap)`);
-    assert.equal(r.data, want.get(r.stream)!.get(r.offset), `stream ${r.stream}: bytes at ${r.offset}`);
-    maxEnd.set(r.stream, Math.max(m, r.end));
-  }
-  for (const [s, end] of total) assert.equal(maxEnd.get(s), end, `stream ${s} complete`);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -214,7 +107,7 @@ test('1000 batches over 3 streams are all delivered once, each write resolving o
 test('a listener stopped and restarted on the same port mid-stream: every batch delivered, none missing, order kept', async (t) => {
   const got: Received[] = [];
   const slowRecorder = async (b: Batch): Promise<void> => {
-    got.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString() });
+    got.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString(), at: 'in' });
     setImmediate(() => b.settle(DELIVERED));
     await sleep(1); // a little backpressure so that frames are still queued when the listener stops
   };
@@ -386,6 +279,14 @@ test('options: defaults, window as maxInFlight, bad upstreams rejected at config
   assert.equal(o.backoff_max_ms, 10_000);
   assert.equal(o.ack_timeout_ms, 30_000);
   assert.equal(o.ping_interval_ms, 10_000);
+  assert.equal(o.upstream_policy, 'failover');
+  assert.equal(o.failback_after_ms, 30_000);
+  assert.equal(shipDestination.options.parse({ type: 'ship', upstreams: ['a:1', 'b:1'], upstream_policy: 'round-robin' }).upstream_policy, 'round-robin');
+  assert.equal(shipDestination.options.safeParse({ type: 'ship', upstreams: ['a:1'], upstream_policy: 'random' }).success, false);
+  assert.equal(shipDestination.options.safeParse({ type: 'ship', upstreams: ['a:1'], failback_after_ms: 0 }).success, false);
+  const dup = shipDestination.options.safeParse({ type: 'ship', upstreams: ['a:1', 'b:2', 'a:1'] });
+  assert.equal(dup.success, false, 'an upstream listed twice is a config error');
+  assert.deepEqual(dup.error?.issues[0]?.path, ['upstreams', 2]);
   assert.equal(shipDestination.create(o).maxInFlight, 64);
   for (const bad of [[], ['nohost'], ['h:0'], ['h:70000'], ['::1:5']]) {
     assert.equal(shipDestination.options.safeParse({ type: 'ship', upstreams: bad }).success, false, JSON.stringify(bad));

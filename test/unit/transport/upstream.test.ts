@@ -1,8 +1,20 @@
-// Unit tests of upstream selection (ordered failover, backoff) and address parsing. No sockets.
+// Unit tests of upstream selection (ordered rotation, per-upstream health, backoff), name
+// resolution through an injected lookup, and address parsing. No sockets.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { LogshipError } from '../../../src/core/errors.js';
 import { parseHostPort, parseListenAddress } from '../../../src/transport/listener.js';
-import { backoffDelay, sleepUnlessAborted, upstream, UpstreamRotation } from '../../../src/transport/upstream.js';
+import {
+  backoffDelay,
+  firstUsable,
+  resolveUpstream,
+  sleepUnlessAborted,
+  untilNextUsable,
+  upstream,
+  UpstreamHealth,
+  UpstreamRotation,
+  type Lookup,
+} from '../../../src/transport/upstream.js';
 
 test('backoff doubles from min, caps at max, and is jittered between half and all of the step', () => {
   assert.equal(backoffDelay(0, 100, 10_000, () => 1), 100);
@@ -65,4 +77,99 @@ test('sleepUnlessAborted returns at once when aborted', async () => {
   ac.abort();
   await p;
   assert.ok(Date.now() - started < 1000);
+});
+
+test('health: a failure marks an upstream down for its own growing backoff; it is usable again once that passed', () => {
+  const h = new UpstreamHealth(upstream('a', 1), { backoffMinMs: 100, backoffMaxMs: 1000, random: () => 1 });
+  assert.equal(h.state, 'unknown');
+  assert.equal(h.usable(0), true);
+  assert.equal(h.failed(1000), true, 'first failure: marked down (an event)');
+  assert.equal(h.state, 'down');
+  assert.equal(h.retryAt, 1100);
+  assert.equal(h.usable(1099), false);
+  assert.equal(h.usable(1100), true);
+  assert.equal(h.failed(1100), false, 'already down: no second event');
+  assert.equal(h.retryAt, 1300, 'the backoff doubles');
+  assert.equal(h.failed(1300), false);
+  assert.equal(h.retryAt, 1700);
+  assert.equal(h.connected(1700), true, 'back up after being down');
+  assert.equal(h.state, 'up');
+  assert.equal(h.usable(1700), true);
+  assert.equal(h.connected(1800), false, 'already up');
+});
+
+test('health: quick losses keep growing the backoff, a connection that lived backoff_max resets it', () => {
+  const h = new UpstreamHealth(upstream('a', 1), { backoffMinMs: 100, backoffMaxMs: 1000, random: () => 1 });
+  h.connected(0);
+  assert.equal(h.lost(10), true);
+  assert.equal(h.retryAt, 10 + 100);
+  h.connected(200);
+  h.lost(210);
+  assert.equal(h.retryAt, 210 + 200, 'dropped at once: the backoff grows');
+  h.connected(500);
+  h.lost(500 + 1000);
+  assert.equal(h.retryAt, 1500 + 100, 'lived backoff_max: reset');
+});
+
+test('firstUsable follows list order and skips upstreams in backoff; untilNextUsable is the earliest retry', () => {
+  const opts = { backoffMinMs: 100, backoffMaxMs: 1000, random: () => 1 };
+  const hs = [new UpstreamHealth(upstream('a', 1), opts), new UpstreamHealth(upstream('b', 2), opts), new UpstreamHealth(upstream('c', 3), opts)];
+  assert.equal(firstUsable(hs, 0), 0);
+  assert.equal(untilNextUsable(hs, 0), 0);
+  hs[0]!.failed(0);
+  assert.equal(firstUsable(hs, 1), 1);
+  assert.equal(firstUsable(hs, 1, 1), -1, 'only the ones preferred over index 1');
+  hs[1]!.failed(0);
+  hs[1]!.failed(100); // b: retry at 300
+  hs[2]!.failed(50); // c: retry at 150
+  assert.equal(firstUsable(hs, 60), -1);
+  assert.equal(untilNextUsable(hs, 60), 40, 'a is usable again at 100');
+  assert.equal(firstUsable(hs, 100), 0);
+  assert.equal(firstUsable(hs, 100, 0), -1);
+});
+
+test('resolveUpstream: IP literals are not looked up; names are asked on every call, never cached', async () => {
+  const calls: string[] = [];
+  let answer = '127.0.0.2';
+  const lookup: Lookup = async (name) => {
+    calls.push(name);
+    return [{ address: answer, family: 4 }];
+  };
+  assert.deepEqual(await resolveUpstream(upstream('127.0.0.1', 5), { timeoutMs: 100, lookup }), [{ address: '127.0.0.1', family: 4 }]);
+  assert.deepEqual(await resolveUpstream(upstream('::1', 5), { timeoutMs: 100, lookup }), [{ address: '::1', family: 6 }]);
+  assert.deepEqual(calls, []);
+  assert.equal((await resolveUpstream(upstream('relay.test', 5), { timeoutMs: 100, lookup }))[0]!.address, '127.0.0.2');
+  answer = '127.0.0.1';
+  assert.equal((await resolveUpstream(upstream('relay.test', 5), { timeoutMs: 100, lookup }))[0]!.address, '127.0.0.1');
+  assert.deepEqual(calls, ['relay.test', 'relay.test']);
+});
+
+test('resolveUpstream: a name that does not resolve, resolves to nothing, or hangs is LS_SHIP_RESOLVE; abort is LS_SHUTDOWN', async () => {
+  const notFound: Lookup = async () => {
+    throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.invalid'), { code: 'ENOTFOUND' });
+  };
+  const empty: Lookup = async () => [];
+  const hang: Lookup = () => new Promise(() => {});
+  const up = upstream('nowhere.invalid', 5140);
+  const codeOf = async (p: Promise<unknown>): Promise<string> => {
+    try {
+      await p;
+      return 'resolved';
+    } catch (err) {
+      assert.ok(err instanceof LogshipError);
+      return err.code;
+    }
+  };
+  assert.equal(await codeOf(resolveUpstream(up, { timeoutMs: 1000, lookup: notFound })), 'LS_SHIP_RESOLVE');
+  assert.equal(await codeOf(resolveUpstream(up, { timeoutMs: 1000, lookup: empty })), 'LS_SHIP_RESOLVE');
+  assert.equal(await codeOf(resolveUpstream(up, { timeoutMs: 30, lookup: hang })), 'LS_SHIP_RESOLVE');
+  const ac = new AbortController();
+  const p = codeOf(resolveUpstream(up, { timeoutMs: 10_000, lookup: hang, signal: ac.signal }));
+  ac.abort();
+  assert.equal(await p, 'LS_SHUTDOWN');
+  // the reason names the upstream and the resolver's code
+  await resolveUpstream(up, { timeoutMs: 1000, lookup: notFound }).catch((err: LogshipError) => {
+    assert.match(err.message, /nowhere\.invalid:5140/);
+    assert.match(err.message, /ENOTFOUND/);
+  });
 });

@@ -69,3 +69,46 @@ test('settleAll resolves everything once', async () => {
   assert.equal(q.size, 0);
   assert.deepEqual([...q.unsettled()], []);
 });
+
+test('takeAll hands the unsettled entries over in write order; adopt keeps their promises and send counts', async () => {
+  const a = new InflightQueue();
+  const b = new InflightQueue();
+  const settled: string[] = [];
+  const add = (q: InflightQueue, key: string, end: number) => {
+    const { entry, settled: p } = q.add(key, end, Buffer.from(`${key}${end}`));
+    void p.then((o: Outcome) => settled.push(`${key}${end}:${o.kind}`));
+    return entry;
+  };
+  add(a, 'A', 10).sends = 1;
+  add(a, 'B', 5);
+  add(a, 'A', 20);
+  add(b, 'C', 7);
+  assert.equal(a.ack('B', 5, DELIVERED), 1);
+  assert.equal(a.has('A'), true);
+  assert.equal(a.has('B'), false);
+  const moved = a.takeAll();
+  assert.deepEqual(moved.map((e) => e.frame.toString()), ['A10', 'A20']);
+  assert.equal(a.size, 0);
+  assert.equal(a.has('A'), false);
+  assert.deepEqual([...a.unsettled()], []);
+  for (const e of moved) b.adopt(e);
+  assert.equal(b.size, 3);
+  assert.equal(b.has('A'), true);
+  assert.deepEqual([...b.unsettled()].map((e) => `${e.frame.toString()}/${e.sends}`), ['C7/0', 'A10/1', 'A20/0']);
+  assert.equal(a.ack('A', 100, DELIVERED), 0, 'the old queue no longer settles them');
+  assert.equal(b.ack('A', 20, DELIVERED), 2);
+  await Promise.resolve();
+  assert.deepEqual(settled, ['B5:delivered', 'A10:delivered', 'A20:delivered']);
+});
+
+test('issue 4: a settled entry lets go of its frame at once, even while it waits behind a slower stream', () => {
+  const q = new InflightQueue();
+  q.add('slow', 1, Buffer.alloc(1024));
+  const fast = q.add('fast', 1, Buffer.alloc(1024 * 1024)).entry;
+  const single = q.add('one', 1, Buffer.alloc(1024)).entry;
+  assert.equal(q.ack('fast', 1, DELIVERED), 1);
+  q.settleOne(single, DELIVERED);
+  assert.equal(fast.frame.length, 0, 'an acknowledged frame is released (1 MiB frames × window entries would pile up otherwise)');
+  assert.equal(single.frame.length, 0);
+  assert.deepEqual([...q.unsettled()].map((e) => e.key), ['slow']);
+});
