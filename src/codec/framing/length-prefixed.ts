@@ -40,8 +40,14 @@ export function encodeRawFrame(type: number, body: Buffer): Buffer {
   return out;
 }
 
+function checkMax(maxFrameBytes: number): void {
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffffffff) {
+    throw new LogshipError('LS_INTERNAL', `maxFrameBytes must be an integer in 1..2^32-1, got ${maxFrameBytes}`);
+  }
+}
+
 export class LengthPrefixedDeframer {
-  readonly maxFrameBytes: number;
+  private _max: number;
   private _chunks: Buffer[];
   private _headOff: number;
   private _buffered: number;
@@ -49,14 +55,26 @@ export class LengthPrefixedDeframer {
   private _error: LogshipError | null;
 
   constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffffffff) {
-      throw new LogshipError('LS_INTERNAL', `maxFrameBytes must be an integer in 1..2^32-1, got ${maxFrameBytes}`);
-    }
-    this.maxFrameBytes = maxFrameBytes;
+    checkMax(maxFrameBytes);
+    this._max = maxFrameBytes;
     this._chunks = [];
     this._headOff = 0;
     this._buffered = 0;
     this._error = null;
+  }
+
+  /** The bound of a frame's length field (type + body). */
+  get maxFrameBytes(): number {
+    return this._max;
+  }
+
+  /**
+   * Changes the bound for the frames not yet returned (a receiver keeps it small until the
+   * peer's HELLO is accepted, then raises it to max_frame_bytes).
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    checkMax(maxFrameBytes);
+    this._max = maxFrameBytes;
   }
 
   /** Bytes received but not yet returned as frames. */

@@ -61,7 +61,8 @@ export class FileDestination implements Destination {
       );
     }
     const journal = journalPath(ctx.node.stateDir, ctx.id);
-    const core = await acquireWriter(journal, ctx, this._options.fsync, this._options.max_open_files, this._hooks);
+    const o = this._options;
+    const core = await acquireWriter(journal, ctx, o.fsync, o.max_open_files, this._hooks, o.max_tracked_streams);
     this._state = { kind: 'started', core, journal };
   }
 

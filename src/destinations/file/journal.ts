@@ -4,14 +4,22 @@
 //
 //   record:  | len u32 LE | crc32(payload) u32 LE | payload: JSON, len bytes |
 //
-//   SNAP   {t:'snap', v:1, seq, streams:[[key, hw, lastMs]…]}   first record; written by compact()
+//   SNAP   {t:'snap', v:1, seq, parts, streams:[[key, hw, lastMs]…]}   first record; written by compact()
+//   MARKS  {t:'marks', seq, streams:[[key, hw, lastMs]…]}   parts 2..n of the snapshot, right after it
 //   BEGIN  {t:'begin', seq, files:[{p, id, size}…]}    before data: every file and its size before
 //   COMMIT {t:'commit', seq, files:[{p, id, size}…], streams:[[key, hw]…], ms}   after data + fsync
 //
-// Replay: SNAP resets the state, BEGIN makes a cycle pending, COMMIT applies the hw and clears
-// the pending cycle. A later BEGIN supersedes a pending one: a cycle that failed at run time was
-// rolled back before the next BEGIN is ever written. A torn or corrupt record (crash mid-append)
-// ends the replay: nothing after it can be trusted, and compaction rewrites the file.
+//   journal: | SNAP | MARKS … | BEGIN | COMMIT | BEGIN | COMMIT | … | (torn tail) |
+//            └─ one snapshot, ─┘
+//               ≤ SNAP_PART_BYTES a record
+//
+// Replay: SNAP resets the state, its MARKS add to it, BEGIN makes a cycle pending, COMMIT applies
+// the hw and clears the pending cycle. A later BEGIN supersedes a pending one: a cycle that failed
+// at run time was rolled back before the next BEGIN is ever written. Only the LAST record may be
+// bad (a crash mid-append: it runs past the end of the file, fails its checksum, or the file ends
+// in zeros); it is a torn tail, ignored, and compaction rewrites the file. A bad record anywhere
+// else, an over-size record or a snapshot missing parts is LS_STATE_CORRUPT: forgetting the marks
+// silently would write every resent line twice.
 
 import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
@@ -30,8 +38,11 @@ export interface StreamMark {
   lastMs: number;
 }
 
+export type SnapEntry = readonly [key: string, hw: number, lastMs: number];
+
 export type JournalRecord =
-  | { readonly t: 'snap'; readonly v: 1; readonly seq: number; readonly streams: readonly (readonly [string, number, number])[] }
+  | { readonly t: 'snap'; readonly v: 1; readonly seq: number; readonly parts?: number; readonly streams: readonly SnapEntry[] }
+  | { readonly t: 'marks'; readonly seq: number; readonly streams: readonly SnapEntry[] }
   | { readonly t: 'begin'; readonly seq: number; readonly files: readonly FileMark[] }
   | {
       readonly t: 'commit';
@@ -52,9 +63,26 @@ export interface Replay {
   records: number;
 }
 
+/**
+ * What an append left in the journal file:
+ * - synced: the record is written (and fdatasync'd when asked);
+ * - written: the whole record reached the file but its fdatasync failed: a restart may or may
+ *   not replay it, so the caller must act as if it will (never undo what it describes);
+ * - failed: the record was not (wholly) written: at most a torn tail, which replay ignores.
+ * After written or failed the journal is broken until the next compact().
+ */
+export type AppendResult =
+  | { readonly kind: 'synced' }
+  | { readonly kind: 'written'; readonly error: unknown }
+  | { readonly kind: 'failed'; readonly error: unknown };
+
+const SYNCED: AppendResult = { kind: 'synced' };
+
 const HEADER = 8;
-/** A record larger than this is corrupt (a snapshot of ~1M streams stays below). */
-const MAX_RECORD = 256 * 1024 * 1024;
+/** A record larger than this is corrupt: none is ever written this large. */
+export const MAX_RECORD = 256 * 1024 * 1024;
+/** A snapshot is split into records of about this many bytes (well below MAX_RECORD). */
+export const SNAP_PART_BYTES = 1024 * 1024;
 
 const CRC_TABLE = ((): Uint32Array => {
   const t = new Uint32Array(256);
@@ -90,11 +118,13 @@ function checkRecord(v: unknown): JournalRecord | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const r = v as Record<string, unknown>;
   if (!isNum(r.seq)) return undefined;
+  const isEntry = (s: unknown): boolean => Array.isArray(s) && typeof s[0] === 'string' && isNum(s[1]) && isNum(s[2]);
   if (r.t === 'snap') {
     if (r.v !== 1 || !Array.isArray(r.streams)) return undefined;
-    const ok = r.streams.every((s: unknown) => Array.isArray(s) && typeof s[0] === 'string' && isNum(s[1]) && isNum(s[2]));
-    return ok ? (r as JournalRecord) : undefined;
+    if (r.parts !== undefined && !(Number.isInteger(r.parts) && (r.parts as number) >= 1)) return undefined;
+    return r.streams.every(isEntry) ? (r as JournalRecord) : undefined;
   }
+  if (r.t === 'marks') return Array.isArray(r.streams) && r.streams.every(isEntry) ? (r as JournalRecord) : undefined;
   if (r.t === 'begin') return Array.isArray(r.files) && r.files.every(isMark) ? (r as JournalRecord) : undefined;
   if (r.t === 'commit') {
     if (!Array.isArray(r.files) || !r.files.every(isMark) || !Array.isArray(r.streams) || !isNum(r.ms)) return undefined;
@@ -104,13 +134,29 @@ function checkRecord(v: unknown): JournalRecord | undefined {
   return undefined;
 }
 
+/** True when every byte from `off` to the end is zero (a file extended but never written). */
+function zeroTail(buf: Buffer, off: number): boolean {
+  for (let i = off; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
 /**
- * Replays journal bytes. Stops at the first torn or corrupt record (reported in `torn`).
- * Throws LS_STATE_CORRUPT for a record whose checksum holds but whose content is not a journal
- * record: that is another program's file or another version, and guessing would lose data.
+ * Replays journal bytes. Stops at a torn last record (reported in `torn`). Throws
+ * LS_STATE_CORRUPT for a bad record that is not the last one, an over-size record, a snapshot
+ * missing parts, or a record whose checksum holds but whose content is not a journal record (that
+ * is another program's file or another version): guessing would lose or duplicate data.
  */
 export function replay(buf: Buffer, file: string): Replay {
   const out: Replay = { seq: 0, streams: new Map(), pending: undefined, torn: undefined, records: 0 };
+  const corrupt = (off: number, what: string): LogshipError =>
+    new LogshipError(
+      'LS_STATE_CORRUPT',
+      `file destination journal ${file}: ${what} at byte ${off}; ` +
+        'move the file aside to start afresh (lines already written may then be written again)',
+    );
+  /** Parts of the last snapshot still to come (MARKS records). */
+  let snapLeft = 0;
+  let snapSeq = 0;
   let off = 0;
   while (off < buf.length) {
     if (buf.length - off < HEADER) {
@@ -119,12 +165,20 @@ export function replay(buf: Buffer, file: string): Replay {
     }
     const len = buf.readUInt32LE(off);
     const crc = buf.readUInt32LE(off + 4);
-    if (len > MAX_RECORD || off + HEADER + len > buf.length) {
+    const end = off + HEADER + len;
+    if (zeroTail(buf, off)) {
+      out.torn = { offset: off, reason: 'zero-filled tail' };
+      break;
+    }
+    // No record this large is ever written: not a torn append (whose length field is intact).
+    if (len > MAX_RECORD) throw corrupt(off, `over-size record (${len} bytes)`);
+    if (end > buf.length) {
       out.torn = { offset: off, reason: 'truncated record' };
       break;
     }
-    const payload = buf.subarray(off + HEADER, off + HEADER + len);
+    const payload = buf.subarray(off + HEADER, end);
     if (crc32(payload) !== crc) {
+      if (end !== buf.length) throw corrupt(off, 'checksum mismatch in a record that is not the last one');
       out.torn = { offset: off, reason: 'checksum mismatch' };
       break;
     }
@@ -135,17 +189,21 @@ export function replay(buf: Buffer, file: string): Replay {
       parsed = undefined;
     }
     const rec = checkRecord(parsed);
-    if (rec === undefined) {
-      throw new LogshipError(
-        'LS_STATE_CORRUPT',
-        `file destination journal ${file}: record at byte ${off} is not a journal record of this version; ` +
-          'move the file aside to start afresh (lines already written may then be written again)',
-      );
+    if (rec === undefined) throw corrupt(off, 'record is not a journal record of this version');
+    if (rec.t === 'marks') {
+      if (snapLeft === 0 || rec.seq !== snapSeq) throw corrupt(off, 'snapshot part without its snapshot');
+      snapLeft--;
+    } else if (snapLeft > 0) {
+      throw corrupt(off, `snapshot cut short (${snapLeft} parts missing)`);
+    } else if (rec.t === 'snap') {
+      snapLeft = (rec.parts ?? 1) - 1;
+      snapSeq = rec.seq;
     }
     apply(out, rec);
     out.records++;
-    off += HEADER + len;
+    off = end;
   }
+  if (snapLeft > 0) throw corrupt(off, `snapshot cut short (${snapLeft} parts missing)`);
   return out;
 }
 
@@ -157,6 +215,9 @@ function apply(st: Replay, rec: JournalRecord): void {
       st.pending = undefined;
       st.seq = rec.seq;
       return;
+    case 'marks':
+      for (const [k, hw, lastMs] of rec.streams) st.streams.set(k, { hw, lastMs });
+      return;
     case 'begin':
       st.pending = { seq: rec.seq, files: rec.files };
       st.seq = Math.max(st.seq, rec.seq);
@@ -164,11 +225,9 @@ function apply(st: Replay, rec: JournalRecord): void {
     case 'commit':
       for (const [k, hw] of rec.streams) {
         const cur = st.streams.get(k);
-        if (cur === undefined) st.streams.set(k, { hw, lastMs: rec.ms });
-        else {
-          cur.hw = Math.max(cur.hw, hw);
-          cur.lastMs = rec.ms;
-        }
+        // Re-inserted: the map's order is least recently written first (the eviction order).
+        st.streams.delete(k);
+        st.streams.set(k, { hw: cur === undefined ? hw : Math.max(cur.hw, hw), lastMs: rec.ms });
       }
       if (st.pending?.seq === rec.seq) st.pending = undefined;
       st.seq = Math.max(st.seq, rec.seq);
@@ -186,6 +245,29 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Test seam (fault injection): runs before a record's write ('write') or, once it is written,
+ * before its fdatasync ('sync'); a throw is that step failing.
+ */
+export type JournalFault = (step: 'write' | 'sync', t: JournalRecord['t']) => void | Promise<void>;
+
+/** Splits a snapshot into records of about SNAP_PART_BYTES each (at least one, even when empty). */
+export function snapshotRecords(seq: number, entries: Iterable<SnapEntry>): JournalRecord[] {
+  const parts: SnapEntry[][] = [[]];
+  let bytes = 0;
+  for (const e of entries) {
+    // JSON of one entry: the key (escaped: stream keys hold a NUL) plus two numbers.
+    const size = JSON.stringify(e[0]).length + 40;
+    if (bytes + size > SNAP_PART_BYTES && parts[parts.length - 1]!.length > 0) {
+      parts.push([]);
+      bytes = 0;
+    }
+    parts[parts.length - 1]!.push(e);
+    bytes += size;
+  }
+  return parts.map((streams, i): JournalRecord => (i === 0 ? { t: 'snap', v: 1, seq, parts: parts.length, streams } : { t: 'marks', seq, streams }));
+}
+
 /** The open journal: appends records (fdatasync'd when `fsync`), compacts by temp + rename. */
 export class Journal {
   readonly file: string;
@@ -193,25 +275,27 @@ export class Journal {
   private _bytes: number;
   private _snapshotBytes: number;
   private readonly _fsync: boolean;
+  private readonly _fault: JournalFault | undefined;
   /** An append failed midway: the file may end in a partial record; compact before appending. */
   private _broken: boolean;
 
-  private constructor(file: string, fh: FileHandle, bytes: number, fsync: boolean) {
+  private constructor(file: string, fh: FileHandle, bytes: number, fsync: boolean, fault: JournalFault | undefined) {
     this.file = file;
     this._fh = fh;
     this._bytes = bytes;
     this._snapshotBytes = 0;
     this._fsync = fsync;
+    this._fault = fault;
     this._broken = false;
   }
 
   /** Opens (creating if needed) and replays the journal. The caller compacts before appending. */
-  static async open(file: string, fsync: boolean): Promise<{ journal: Journal; replay: Replay }> {
+  static async open(file: string, fsync: boolean, fault?: JournalFault): Promise<{ journal: Journal; replay: Replay }> {
     const fh = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
     try {
       const buf = await fh.readFile();
       const r = replay(buf, file);
-      return { journal: new Journal(file, fh, buf.length, fsync), replay: r };
+      return { journal: new Journal(file, fh, buf.length, fsync, fault), replay: r };
     } catch (err) {
       await fh.close();
       throw err;
@@ -231,28 +315,39 @@ export class Journal {
     return this._broken;
   }
 
-  /** Appends one record; `sync` overrides the journal's fsync policy for this record. */
-  async append(rec: JournalRecord, sync: boolean = this._fsync): Promise<void> {
-    if (this._broken) throw new LogshipError('LS_FILE_WRITE', `journal ${this.file} needs compaction after a failed append`);
+  /** Appends one record; `sync` overrides the journal's fsync policy for this record. Never rejects. */
+  async append(rec: JournalRecord, sync: boolean = this._fsync): Promise<AppendResult> {
+    if (this._broken) {
+      return { kind: 'failed', error: new LogshipError('LS_FILE_WRITE', `journal ${this.file} needs compaction after a failed append`) };
+    }
     const buf = encodeRecord(rec);
+    let off = 0;
     try {
-      let off = 0;
+      await this._fault?.('write', rec.t);
       while (off < buf.length) {
         const { bytesWritten } = await this._fh.write(buf, off, buf.length - off, null);
+        if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
         off += bytesWritten;
         this._bytes += bytesWritten;
       }
-      if (sync) await this._fh.datasync();
-    } catch (err) {
+      if (sync) {
+        await this._fault?.('sync', rec.t);
+        await this._fh.datasync();
+      }
+      return SYNCED;
+    } catch (error) {
       this._broken = true;
-      throw err;
+      return off === buf.length ? { kind: 'written', error } : { kind: 'failed', error };
     }
   }
 
-  /** Replaces the journal by one SNAP record: write temp, fsync, rename, fsync the directory. */
-  async compact(snap: JournalRecord & { t: 'snap' }, sync: boolean = this._fsync): Promise<void> {
+  /**
+   * Replaces the journal by one snapshot (SNAP + MARKS records, each of bounded size): write temp,
+   * fsync, rename, fsync the directory.
+   */
+  async compact(seq: number, entries: Iterable<SnapEntry>, sync: boolean = this._fsync): Promise<void> {
     const tmp = `${this.file}.tmp`;
-    const buf = encodeRecord(snap);
+    const buf = Buffer.concat(snapshotRecords(seq, entries).map(encodeRecord));
     const t = await open(tmp, 'w', 0o600);
     try {
       await t.writeFile(buf);

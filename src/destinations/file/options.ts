@@ -48,6 +48,17 @@ export const fileDestinationOptions = z
       .default(true)
       .describe('fdatasync files and the journal before acknowledging. Off: a crash of the process loses nothing, a power cut may.'),
     max_open_files: z.number().int().min(1).max(65536).default(256).describe('Open files kept between writes; the least recently used are closed.'),
+    max_tracked_streams: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(100_000)
+      .describe(
+        'Streams whose last written offset is kept for dedupe (each client file, syslog connection or UDP sender flow is one). ' +
+          'Past it the least recently written stream is forgotten (counted in logship_file_dest_streams_evicted_total): ' +
+          'a late resend of that stream would be written again. Streams idle for 30 days are forgotten anyway.',
+      ),
     max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Batches outstanding at once; they are written together (group commit).'),
     dir_mode: z.string().regex(MODE_RE, 'an octal mode such as "0755"').default('0755').describe('Mode of directories it creates (octal string).'),
     file_mode: z.string().regex(MODE_RE, 'an octal mode such as "0640"').default('0640').describe('Mode of files it creates (octal string).'),

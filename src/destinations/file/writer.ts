@@ -11,6 +11,9 @@
 //       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync
 //       5. resolve every write() of the cycle: delivered
 //   error in 2–4 → cut every file back to its size before (rollback) → retryable
+//   COMMIT written but its fdatasync failed → a restart may replay it, so the data stays and the
+//       new hw is published (replay agrees either way); answered retryable: the resend is deduped
+//       once a compaction has made the hw durable (the journal is broken until then)
 //
 // A batch is one unit whatever the number of files it touches: one cycle, one COMMIT, one new hw
 // (batch.endOffset, past records a filter dropped from a compacted batch); if one of its files
@@ -20,6 +23,10 @@
 // before the retry would look like a gap and be written; the retried batch would then end below
 // hw and be dropped as a duplicate: lost. So for HOLD_MS after a failure, batches of that stream
 // starting past its hw are answered retryable too, until the failed one is written.
+//
+// The hw map is bounded: streams idle for STREAM_IDLE_MS are dropped at compaction, and past
+// max_tracked_streams the least recently written stream is evicted (counted): a resend of it would
+// be written again. The map's insertion order is the eviction order (re-inserted on every write).
 //
 // One WriterCore exists per journal path in the process, shared (refcounted) by the
 // destination instances with that id: on reload the new instance starts while the old one
@@ -37,7 +44,7 @@ import { recordFields } from '../../codec/syslog/parse.js';
 import type { RecordFields } from '../../core/records.js';
 import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, type BatchLines, type LineFormat } from './format.js';
 import { FileHandles, type FileModes, type OpenFile } from './handles.js';
-import { Journal, type FileMark, type StreamMark } from './journal.js';
+import { Journal, type FileMark, type SnapEntry, type StreamMark } from './journal.js';
 import { groupRecordPaths, renderTemplate, type CompiledTemplate } from './path-template.js';
 import { recoverPending, undoAppend } from './recover.js';
 
@@ -54,6 +61,13 @@ export interface FileRoute {
 export interface WriterHooks {
   /** Test seam: runs after a cycle's data is appended (and synced), before its COMMIT. */
   readonly afterData?: () => Promise<void>;
+  /**
+   * Test seam (fault injection): runs just before the fs step it names; a throw is that step
+   * failing. 'journal-write' / 'journal-sync': writing a journal record / its fdatasync once
+   * written (`what` is the record type: begin, commit); 'truncate': cutting a file back after a
+   * failed cycle (`what` is its path).
+   */
+  readonly fault?: (step: 'journal-write' | 'journal-sync' | 'truncate', what: string) => void | Promise<void>;
   /** Test seam: compaction threshold in bytes (default COMPACT_BYTES). */
   readonly compactBytes?: number;
 }
@@ -64,6 +78,8 @@ export const COMPACT_BYTES = 4 * 1024 * 1024;
 export const HOLD_MS = 60_000;
 /** Streams not written for this long are forgotten at compaction (bounds the hw map). */
 export const STREAM_IDLE_MS = 30 * 24 * 3600 * 1000;
+/** Default of max_tracked_streams: streams whose hw is kept (the least recently written go first). */
+export const MAX_TRACKED_STREAMS = 100_000;
 /** A cycle takes queued batches up to this many bytes (at least one batch). */
 const MAX_CYCLE_BYTES = 64 * 1024 * 1024;
 
@@ -149,6 +165,7 @@ export class WriterCore {
   readonly file: string;
   private _ctx: ComponentContext;
   private _fsync: boolean;
+  private _maxStreams: number;
   private readonly _hooks: WriterHooks;
   private readonly _journal: Journal;
   private readonly _streams: Map<string, StreamMark>;
@@ -160,10 +177,21 @@ export class WriterCore {
   /** Files a failed rollback left longer than committed: fixed before any new cycle. */
   private _rollback: FileMark[] = [];
 
-  private constructor(file: string, ctx: ComponentContext, fsync: boolean, maxOpen: number, hooks: WriterHooks, journal: Journal, streams: Map<string, StreamMark>, seq: number) {
+  private constructor(
+    file: string,
+    ctx: ComponentContext,
+    fsync: boolean,
+    maxOpen: number,
+    maxStreams: number,
+    hooks: WriterHooks,
+    journal: Journal,
+    streams: Map<string, StreamMark>,
+    seq: number,
+  ) {
     this.file = file;
     this._ctx = ctx;
     this._fsync = fsync;
+    this._maxStreams = maxStreams;
     this._hooks = hooks;
     this._journal = journal;
     this._streams = streams;
@@ -171,17 +199,26 @@ export class WriterCore {
     this._seq = seq;
   }
 
-  /** Opens the journal, recovers an uncommitted cycle, compacts. Rejects with LS_STARTUP. */
-  static async open(file: string, ctx: ComponentContext, fsync: boolean, maxOpen: number, hooks: WriterHooks): Promise<WriterCore> {
+  /** Opens the journal, recovers an uncommitted cycle, compacts. Rejects with LS_STARTUP or LS_STATE_CORRUPT. */
+  static async open(
+    file: string,
+    ctx: ComponentContext,
+    fsync: boolean,
+    maxOpen: number,
+    hooks: WriterHooks = {},
+    maxStreams: number = MAX_TRACKED_STREAMS,
+  ): Promise<WriterCore> {
     let journal: Journal | undefined;
     try {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      const opened = await Journal.open(file, fsync);
+      const fault = hooks.fault;
+      const opened = await Journal.open(file, fsync, fault === undefined ? undefined : (step, t) => fault(`journal-${step}`, t));
       journal = opened.journal;
       const r = opened.replay;
       if (r.torn !== undefined) ctx.telemetry.emit('file_dest_journal_torn', { journal: file, offset: r.torn.offset, reason: r.torn.reason });
       if (r.pending !== undefined) await recoverPending(r.pending.files, fsync, ctx.telemetry);
-      const core = new WriterCore(file, ctx, fsync, maxOpen, hooks, journal, r.streams, r.seq);
+      const core = new WriterCore(file, ctx, fsync, maxOpen, maxStreams, hooks, journal, r.streams, r.seq);
+      core._evict(); // max_tracked_streams may have been lowered since the journal was written
       // A fresh snapshot drops the recovered cycle and any torn tail before the first append.
       await core._compact();
       return core;
@@ -192,10 +229,11 @@ export class WriterCore {
     }
   }
 
-  /** A (re)started instance takes over telemetry and the open-file bound. */
-  adopt(ctx: ComponentContext, fsync: boolean, maxOpen: number): void {
+  /** A (re)started instance takes over telemetry and the bounds. */
+  adopt(ctx: ComponentContext, fsync: boolean, maxOpen: number, maxStreams: number = MAX_TRACKED_STREAMS): void {
     this._ctx = ctx;
     this._fsync = fsync;
+    this._maxStreams = maxStreams;
     this._handles.maxOpen = maxOpen;
   }
 
@@ -265,14 +303,39 @@ export class WriterCore {
     }
   }
 
+  /**
+   * Rewrites the journal as one snapshot. Files a failed rollback left long are cut back first:
+   * the snapshot drops the BEGIN that a restart would need to cut them.
+   */
   private async _compact(): Promise<void> {
+    await this._retryRollback();
     const now = Date.now();
-    const streams: [string, number, number][] = [];
+    const streams: SnapEntry[] = [];
     for (const [k, m] of this._streams) {
       if (now - m.lastMs > STREAM_IDLE_MS) this._streams.delete(k);
       else streams.push([k, m.hw, m.lastMs]);
     }
-    await this._journal.compact({ t: 'snap', v: 1, seq: this._seq, streams }, this._fsync);
+    await this._journal.compact(this._seq, streams, this._fsync);
+  }
+
+  /** Publishes a stream's new hw, as most recently written. */
+  private _publish(k: string, v: number, now: number): void {
+    const m = this._streams.get(k);
+    this._streams.delete(k);
+    this._streams.set(k, { hw: m === undefined ? v : Math.max(m.hw, v), lastMs: now });
+    const h = this._holds.get(k);
+    if (h !== undefined && v >= h.from) this._holds.delete(k);
+  }
+
+  /** Forgets the least recently written streams past max_tracked_streams (a resend of one is written again). */
+  private _evict(): void {
+    let n = 0;
+    for (const k of this._streams.keys()) {
+      if (this._streams.size <= this._maxStreams) break;
+      this._streams.delete(k);
+      n++;
+    }
+    if (n > 0) this._ctx.telemetry.emit('file_dest_streams_evicted', { journal: this.file, max_tracked_streams: this._maxStreams }, n);
   }
 
   private _hold(key: string, from: number, now: number): void {
@@ -288,10 +351,11 @@ export class WriterCore {
 
   private async _cycle(items: Pending[]): Promise<void> {
     const now = Date.now();
-    // 0. Repair what an earlier failure left: a broken journal tail, files not yet cut back.
+    // 0. Repair what an earlier failure left: files not yet cut back, a broken journal tail (in
+    //    that order: the compaction drops the BEGIN a restart would need to cut those files).
     try {
-      if (this._journal.broken) await this._compact();
       await this._retryRollback();
+      if (this._journal.broken) await this._compact();
     } catch (err) {
       const e = writeError('repair after an earlier failure', this.file, err);
       this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'repair' });
@@ -443,12 +507,11 @@ export class WriterCore {
     const sync = live.some((it) => it.route.fsync);
     const seq = ++this._seq;
 
-    // 2. BEGIN
+    // 2. BEGIN (written but not synced: harmless, it names the sizes the files still have)
     if (files.length > 0) {
-      try {
-        await this._journal.append({ t: 'begin', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before })) }, sync);
-      } catch (err) {
-        this._failCycle(live, writeError('append to the journal', this.file, err), now);
+      const r = await this._journal.append({ t: 'begin', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before })) }, sync);
+      if (r.kind !== 'synced') {
+        this._failCycle(live, writeError('append to the journal', this.file, r.error), now);
         return;
       }
     }
@@ -471,29 +534,31 @@ export class WriterCore {
 
     // 4. COMMIT
     const streams: [string, number][] = [...hw];
-    try {
-      await this._journal.append(
-        { t: 'commit', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length })), streams, ms: now },
-        sync,
-      );
-    } catch (err) {
+    const committed = await this._journal.append(
+      { t: 'commit', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length })), streams, ms: now },
+      sync,
+    );
+    if (committed.kind === 'failed') {
+      // Not (wholly) in the journal: a restart cuts the files back too; do it now.
       await this._rollbackFiles(files);
-      this._failCycle(live, writeError('append to the journal', this.file, err), now);
+      this._failCycle(live, writeError('append to the journal', this.file, committed.error), now);
       return;
     }
 
-    // 5. durable: publish the new hw and answer.
-    for (const [k, v] of streams) {
-      const m = this._streams.get(k);
-      if (m === undefined) this._streams.set(k, { hw: v, lastMs: now });
-      else {
-        m.hw = Math.max(m.hw, v);
-        m.lastMs = now;
-      }
-      const h = this._holds.get(k);
-      if (h !== undefined && v >= h.from) this._holds.delete(k);
+    // 5. publish the new hw: in the journal, and maybe durable (replay and memory agree either way).
+    for (const [k, v] of streams) this._publish(k, v, now);
+    this._evict();
+    if (committed.kind === 'written') {
+      // The COMMIT's fdatasync failed. Cutting the data back would leave a COMMIT that a restart
+      // may replay: hw past lines the file no longer has, the resend dropped as a duplicate.
+      // So the data stays and the batches are retried; the next cycle first compacts (the
+      // journal is broken), which makes the hw durable, and then finds the resend a duplicate.
+      const e = writeError('sync the journal', this.file, committed.error);
+      this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'commit' });
+      for (const it of live) it.outcome = retryable(e);
+    } else {
+      for (const it of live) it.outcome = DELIVERED;
     }
-    for (const it of live) it.outcome = DELIVERED;
     if (stats.lines > 0) this._ctx.telemetry.emit('file_dest_written', {}, stats.lines);
     if (stats.bytes > 0) this._ctx.telemetry.emit('file_dest_bytes', {}, stats.bytes);
     if (stats.dups > 0) this._ctx.telemetry.emit('file_dest_duplicates', {}, stats.dups);
@@ -562,6 +627,7 @@ export class WriterCore {
   private async _rollbackFiles(files: FilePlan[]): Promise<void> {
     for (const plan of files) {
       try {
+        await this._hooks.fault?.('truncate', plan.file.path);
         await plan.file.fh.truncate(plan.before);
         if (plan.sync) await plan.file.fh.datasync();
       } catch {
@@ -574,6 +640,7 @@ export class WriterCore {
   private async _retryRollback(): Promise<void> {
     while (this._rollback.length > 0) {
       const mark = this._rollback[0]!;
+      await this._hooks.fault?.('truncate', mark.p);
       await undoAppend(mark, this._fsync);
       this._rollback.shift();
     }
@@ -598,7 +665,14 @@ const ENTRIES = new Map<string, RegistryEntry>();
 const CLOSING = new Map<string, Promise<void>>();
 
 /** The shared core for a journal path: opened (with recovery) by the first user. */
-export async function acquireWriter(file: string, ctx: ComponentContext, fsync: boolean, maxOpen: number, hooks: WriterHooks = {}): Promise<WriterCore> {
+export async function acquireWriter(
+  file: string,
+  ctx: ComponentContext,
+  fsync: boolean,
+  maxOpen: number,
+  hooks: WriterHooks = {},
+  maxStreams: number = MAX_TRACKED_STREAMS,
+): Promise<WriterCore> {
   for (;;) {
     const closing = CLOSING.get(file);
     if (closing !== undefined) {
@@ -607,7 +681,7 @@ export async function acquireWriter(file: string, ctx: ComponentContext, fsync: 
     }
     let e = ENTRIES.get(file);
     if (e === undefined) {
-      const entry: RegistryEntry = { refs: 0, ready: WriterCore.open(file, ctx, fsync, maxOpen, hooks) };
+      const entry: RegistryEntry = { refs: 0, ready: WriterCore.open(file, ctx, fsync, maxOpen, hooks, maxStreams) };
       ENTRIES.set(file, entry);
       entry.ready.catch(() => {
         if (ENTRIES.get(file) === entry) ENTRIES.delete(file);
@@ -617,7 +691,7 @@ export async function acquireWriter(file: string, ctx: ComponentContext, fsync: 
     e.refs++;
     try {
       const core = await e.ready;
-      core.adopt(ctx, fsync, maxOpen);
+      core.adopt(ctx, fsync, maxOpen, maxStreams);
       return core;
     } catch (err) {
       e.refs--;

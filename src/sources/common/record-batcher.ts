@@ -22,6 +22,9 @@ export interface RecordBatcherOptions {
 }
 
 const MAX_RECORDS = 65_536;
+/** Initial size of the batch buffer (grown on demand up to about maxBatchBytes). */
+export const INITIAL_BUFFER_BYTES = 4096;
+const INITIAL_RECORDS = 64;
 
 export class RecordBatcher {
   readonly stream: string;
@@ -39,9 +42,11 @@ export class RecordBatcher {
     this._ctx = ctx;
     this._opts = opts;
     this.stream = opts.stream ?? randomBytes(8).toString('hex');
-    this._buf = Buffer.allocUnsafe(Math.min(opts.maxBatchBytes, 64 * 1024));
+    // Small at first: a UDP sender or a connection may send one message in its life; _reserve()
+    // doubles the buffer as records come.
+    this._buf = Buffer.allocUnsafe(Math.min(opts.maxBatchBytes, INITIAL_BUFFER_BYTES));
     this._len = 0;
-    this._ends = new Uint32Array(256);
+    this._ends = new Uint32Array(INITIAL_RECORDS);
     this._count = 0;
     this._offset = 0;
     this._timer = undefined;

@@ -1,13 +1,20 @@
 // One peer connection of the ship listener: HELLO → WELCOME, then BATCH → push → ACK (in order,
-// per stream), PING → PONG. The socket is paused while a batch is being pushed (backpressure).
+// per stream), PING → PONG. The socket is paused while a batch is being pushed (backpressure),
+// and while more than WRITE_BOUND_BYTES of our frames wait for the peer to read them: a peer that
+// PINGs (or sends batches) and never reads gets nothing more read until 'drain', and is closed
+// once that lasts idle_timeout_ms. Until HELLO is accepted a frame may be at most
+// HELLO_MAX_FRAME_BYTES, so an unknown peer cannot make us buffer max_frame_bytes.
 // A bad frame costs this connection only; nothing here throws out of an event handler.
 //
-//   'data' ─► deframer ─► _process(): pause socket; for each whole frame: decode, handle
-//                          (BATCH: await ctx.push(batch)); resume socket when the buffer is empty
+//   'data' ─► deframer ─► _process(): pause socket; for each whole frame: (wait for 'drain' while
+//                          stalled) decode, handle (BATCH: await ctx.push(batch)); resume socket
+//                          when the buffer is empty
 //   batch.settled ─► StreamAcks.settle ─► ACK frame (cumulative per stream)
+//   _send(frame) ─► socket.write; writableLength > WRITE_BOUND_BYTES → stalled: pause reading
 
 import type { Socket } from 'node:net';
 import { LengthPrefixedDeframer } from '../../codec/framing/length-prefixed.js';
+import { MAX_CONTROL_BODY_BYTES } from '../../codec/ship/control.js';
 import {
   decodeShipFrame,
   encodeAck,
@@ -29,6 +36,11 @@ import { streamKey } from '../../core/stream.js';
 import { remoteOf } from '../../transport/tcp.js';
 import { StreamAcks, type AckSlot } from './acks.js';
 
+/** Our frames the peer has not read yet above which we stop reading from it (until 'drain'). */
+export const WRITE_BOUND_BYTES = 1024 * 1024;
+/** Bound of a frame before HELLO is accepted: the largest control frame (HELLO is one). */
+export const HELLO_MAX_FRAME_BYTES = MAX_CONTROL_BODY_BYTES + 1;
+
 export interface PeerDeps {
   readonly ctx: SourceContext;
   readonly decoder: ShipBatchDecoder;
@@ -46,6 +58,10 @@ export interface PeerStats {
   readonly bufferedBytes: number;
   /** Batches pushed and not yet settled. */
   readonly unsettled: number;
+  /** Bytes of our frames (ACK, PONG…) written and not yet taken by the peer's TCP stack. */
+  readonly queuedBytes: number;
+  /** True while reading is stopped because the peer does not read (queuedBytes > WRITE_BOUND_BYTES). */
+  readonly stalled: boolean;
 }
 
 // hello: waiting for HELLO; ready: after WELCOME; draining: shutting down or refused (input is
@@ -65,6 +81,9 @@ export class PeerConnection {
   private _busy: boolean;
   private _reason: Error | null;
   private _waiters: (() => void)[];
+  /** Since when the peer leaves more than WRITE_BOUND_BYTES unread (ms since epoch), or null. */
+  private _stalledSince: number | null;
+  private _drainWaiters: (() => void)[];
   private _closed: Promise<void>;
 
   constructor(socket: Socket, deps: PeerDeps) {
@@ -72,17 +91,20 @@ export class PeerConnection {
     this.lastFrameAt = Date.now();
     this._socket = socket;
     this._deps = deps;
-    this._deframer = new LengthPrefixedDeframer(deps.maxFrameBytes);
+    this._deframer = new LengthPrefixedDeframer(Math.min(deps.maxFrameBytes, HELLO_MAX_FRAME_BYTES));
     this._acks = new StreamAcks();
     this._state = 'hello';
     this._peer = null;
     this._busy = false;
     this._reason = null;
     this._waiters = [];
+    this._stalledSince = null;
+    this._drainWaiters = [];
     this._closed = new Promise<void>((resolve) => {
       socket.once('close', () => {
         this._state = 'closed';
         this._deframer.reset();
+        this._onDrain();
         const fields: Record<string, unknown> = { remote: this.remote, node: this._peer?.node ?? null };
         if (this._reason !== null) fields.err = this._reason;
         deps.ctx.telemetry.emit('listener_connection_closed', fields);
@@ -95,6 +117,7 @@ export class PeerConnection {
       this._reason ??= err;
     });
     socket.on('data', (chunk: Buffer) => this._onData(chunk));
+    socket.on('drain', () => this._onDrain());
     deps.ctx.telemetry.emit('listener_connection_opened', { remote: this.remote });
   }
 
@@ -110,12 +133,29 @@ export class PeerConnection {
       paused: this._socket.isPaused(),
       bufferedBytes: this._deframer.bufferedBytes + this._socket.readableLength,
       unsettled: this._acks.unsettled,
+      queuedBytes: this._socket.writableLength,
+      stalled: this._stalledSince !== null,
     };
   }
 
-  /** Close a connection that sent nothing for too long. */
-  closeIdle(idleMs: number): void {
+  /**
+   * The idle sweep: closes a connection that sent nothing for `idleMs` while we were reading, or
+   * that has kept more than WRITE_BOUND_BYTES of our frames unread for `idleMs`.
+   */
+  sweep(now: number, idleMs: number): void {
     if (this._state === 'closed') return;
+    if (this._stalledSince !== null) {
+      // Reading stays stopped until 'drain'; the clock restarts while the peer is catching up.
+      if (this._socket.writableLength <= WRITE_BOUND_BYTES) this._stalledSince = now;
+      if (now - this._stalledSince < idleMs) return;
+      this._reason ??= new LogshipError(
+        'LS_SHIP_DISCONNECTED',
+        `peer ${this.remote} left ${this._socket.writableLength} bytes of our frames unread for ${idleMs} ms (idle_timeout_ms)`,
+      );
+      this._socket.destroy();
+      return;
+    }
+    if (this._busy || now - this.lastFrameAt < idleMs) return;
     this._reason ??= new LogshipError('LS_SHIP_DISCONNECTED', `peer ${this.remote} sent no frame for ${idleMs} ms (idle_timeout_ms)`);
     this._socket.destroy();
   }
@@ -153,6 +193,11 @@ export class PeerConnection {
     try {
       for (;;) {
         if (this._state === 'draining' || this._state === 'closed') return;
+        if (this._stalledSince !== null) {
+          // The peer does not read what we send: take nothing more from it until it does.
+          await new Promise<void>((resolve) => this._drainWaiters.push(resolve));
+          continue;
+        }
         const raw = this._deframer.next();
         if (raw === null) break;
         this.lastFrameAt = Date.now();
@@ -164,15 +209,46 @@ export class PeerConnection {
         else this._onControl(f);
       }
     } catch (err) {
-      this._fail(err);
+      this._fail(
+        this._state === 'hello' && err instanceof LogshipError && err.code === 'LS_FRAME_OVERSIZE'
+          ? new LogshipError('LS_FRAME_OVERSIZE', `peer ${this.remote} sent a frame over ${HELLO_MAX_FRAME_BYTES} bytes before HELLO`, { cause: err })
+          : err,
+      );
       return;
     } finally {
       this._busy = false;
     }
+    this._resumeReading();
+  }
+
+  /** Reading goes on unless a frame is being handled, the peer is stalled, or we are ending. */
+  private _resumeReading(): void {
+    if (this._busy || this._stalledSince !== null) return;
     if (this._state === 'hello' || this._state === 'ready') {
       this.lastFrameAt = Date.now();
       this._socket.resume();
     }
+  }
+
+  /** Writes one frame; past WRITE_BOUND_BYTES unread, stops reading from the peer until 'drain'. */
+  private _send(frame: Buffer): void {
+    if (this._socket.destroyed || !this._socket.writable) return;
+    this._socket.write(frame);
+    if (this._stalledSince === null && this._socket.writableLength > WRITE_BOUND_BYTES) {
+      this._stalledSince = Date.now();
+      // Draining or closed: the socket reads on (and discards) so that the peer can close.
+      if (this._state === 'hello' || this._state === 'ready') this._socket.pause();
+    }
+  }
+
+  /** 'drain' (everything written was taken) or 'close': wake the frame loop, resume reading. */
+  private _onDrain(): void {
+    if (this._stalledSince === null) return;
+    this._stalledSince = null;
+    const w = this._drainWaiters;
+    this._drainWaiters = [];
+    for (const fn of w) fn();
+    this._resumeReading();
   }
 
   private _onControl(f: Exclude<ShipFrame, { type: 'batch' }>): void {
@@ -181,19 +257,20 @@ export class PeerConnection {
       if (f.hello === null) {
         const err = new LogshipError('LS_SHIP_PROTOCOL', `peer ${this.remote} speaks ship protocol ${f.proto}; this node speaks ${PROTOCOL_VERSION}`);
         this._deps.ctx.telemetry.emit('listener_peer_error', { remote: this.remote, err });
-        this._socket.write(encodeRefused({ code: 'LS_SHIP_PROTOCOL', reason: `protocol version ${f.proto} is not supported; this node speaks ${PROTOCOL_VERSION}` }));
+        this._send(encodeRefused({ code: 'LS_SHIP_PROTOCOL', reason: `protocol version ${f.proto} is not supported; this node speaks ${PROTOCOL_VERSION}` }));
         this._reason = err;
         this._endGracefully();
         return;
       }
       this._peer = f.hello;
       this._state = 'ready';
-      this._socket.write(encodeWelcome({ proto: PROTOCOL_VERSION, node: this._deps.ctx.node.name, maxFrameBytes: this._deps.maxFrameBytes }));
+      this._deframer.setMaxFrameBytes(this._deps.maxFrameBytes);
+      this._send(encodeWelcome({ proto: PROTOCOL_VERSION, node: this._deps.ctx.node.name, maxFrameBytes: this._deps.maxFrameBytes }));
       return;
     }
     switch (f.type) {
       case 'ping':
-        this._socket.write(encodePong(f.seq));
+        this._send(encodePong(f.seq));
         return;
       case 'pong':
         return;
@@ -229,7 +306,7 @@ export class PeerConnection {
       // delivered and rejected are final (rejected lines are counted by the pipeline); retryable
       // only happens on shutdown: no ack, the peer sends the batch again.
       const ack = this._acks.settle(slot, o.kind !== 'retryable');
-      if (ack !== null && !this._socket.destroyed && this._socket.writable) this._socket.write(encodeAck(ack));
+      if (ack !== null) this._send(encodeAck(ack));
       if (o.kind === 'retryable' && (this._state === 'ready' || this._state === 'hello')) {
         // The stream cannot be acked past this batch on this connection: make the peer reconnect.
         this._reason ??= o.error;

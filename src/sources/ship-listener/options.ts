@@ -28,7 +28,10 @@ export const shipListenerOptions = z
       .int()
       .min(1)
       .default(120_000)
-      .describe('Close a connection that sent no frame at all for this long (clients PING every ping_interval_ms).'),
+      .describe(
+        'Close a connection that sent no frame at all for this long (clients PING every ping_interval_ms), ' +
+          'or that left more than 1 MiB of our frames (ACK, PONG) unread for this long (reading from it stops meanwhile).',
+      ),
   })
   .strict();
 

@@ -101,8 +101,6 @@ export class ShipListener implements Source {
 
   private _closeIdle(idleMs: number): void {
     const now = Date.now();
-    for (const c of this._conns) {
-      if (!c.busy && now - c.lastFrameAt >= idleMs) c.closeIdle(idleMs);
-    }
+    for (const c of this._conns) c.sweep(now, idleMs);
   }
 }

@@ -25,6 +25,11 @@ export const syslogUdpOptions = z
           'datagrams are dropped and counted (logship_syslog_udp_dropped_total).',
       ),
     ...syslogMessageShape,
+    program: syslogMessageShape.program.describe(
+      'Program of messages that carry no tag (APP-NAME). Messages without a hostname get the sender\'s IP address; ' +
+        'but while 256 senders already have a batcher of their own, datagrams of further senders share one ' +
+        '(counted in logship_syslog_udp_overflow_datagrams_total) and those without a hostname get "udp-overflow".',
+    ),
   })
   .strict()
   .describe('Syslog over UDP (RFC 5426).');

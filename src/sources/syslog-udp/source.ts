@@ -1,9 +1,16 @@
 // The syslog-udp source (RFC 5426): one message per datagram. Datagrams are batched per sender
-// address (bounded map, idle senders evicted). UDP cannot be paused: while the pipeline is more
-// than max_buffered_bytes behind, datagrams are dropped and counted, so memory stays bounded.
+// address (at most MAX_UDP_SENDERS flows, idle ones evicted). UDP cannot be paused: while the
+// pipeline is more than max_buffered_bytes behind, datagrams are dropped and counted, so memory
+// stays bounded.
 //
 //   'message' ─► trim CR/LF/NUL ─► backlog > max_buffered_bytes? drop + count
 //                                 └► flow of the sender's IP (RecordBatcher) ─► router
+//                                 └► no flow and MAX_UDP_SENDERS flows: the overflow flow ─► router
+//
+// Past the cap, a new sender does not evict a busy one: with more senders than the cap taking
+// turns, that made a flow, a stream, a buffer and a one-record batch per datagram. Its datagrams
+// share one overflow flow (host OVERFLOW_HOST, for messages without a hostname of their own) until
+// an idle flow frees a place.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Source, SourceContext } from '../../core/component.js';
@@ -19,6 +26,8 @@ import type { SyslogUdpOptions } from './options.js';
 export const MAX_UDP_SENDERS = 256;
 /** A sender silent for this long has its batcher flushed and dropped. */
 export const UDP_SENDER_IDLE_MS = 30_000;
+/** meta.host of the overflow flow: the host of its messages that carry no hostname. */
+export const OVERFLOW_HOST = 'udp-overflow';
 
 type State = 'new' | 'running' | 'stopped';
 
@@ -27,6 +36,8 @@ export class SyslogUdpSource implements Source {
   private readonly _message: SyslogMessageSettings;
   private readonly _backlog: Backlog;
   private readonly _flows: Map<string, SyslogFlow>;
+  /** Senders past MAX_UDP_SENDERS share this flow (created on first use, evicted when idle). */
+  private _overflow: SyslogFlow | null;
   private readonly _flushing: Set<Promise<void>>;
   private _ctx: SourceContext | null;
   private _socket: Socket | null;
@@ -39,6 +50,7 @@ export class SyslogUdpSource implements Source {
     this._message = messageSettings(opts);
     this._backlog = new Backlog();
     this._flows = new Map();
+    this._overflow = null;
     this._flushing = new Set();
     this._ctx = null;
     this._socket = null;
@@ -62,9 +74,14 @@ export class SyslogUdpSource implements Source {
     return this._backlog.bytes;
   }
 
-  /** Senders that currently have a batcher. */
+  /** Senders that currently have a batcher of their own. */
   get senders(): number {
     return this._flows.size;
+  }
+
+  /** True while the overflow flow (senders past MAX_UDP_SENDERS) exists. */
+  get overflowing(): boolean {
+    return this._overflow !== null;
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -113,6 +130,7 @@ export class SyslogUdpSource implements Source {
     await new Promise<void>((resolve) => socket.close(() => resolve()));
     this._socket = null;
     for (const key of [...this._flows.keys()]) this._evict(key);
+    this._evictOverflow();
     await withDeadline(Promise.all([...this._flushing]).then(() => undefined), Date.now() + STOP_BOUND_MS);
   }
 
@@ -146,29 +164,38 @@ export class SyslogUdpSource implements Source {
     let flow = this._flows.get(host);
     if (flow !== undefined) return flow;
     if (this._flows.size >= MAX_UDP_SENDERS) {
-      let oldest: string | undefined;
-      let at = Infinity;
-      for (const [k, f] of this._flows) {
-        if (f.lastAddAt < at) {
-          at = f.lastAddAt;
-          oldest = k;
-        }
-      }
-      if (oldest !== undefined) this._evict(oldest);
+      this._ctx!.telemetry.emit('syslog_udp_overflow', { remote: host, max_senders: MAX_UDP_SENDERS }, 1);
+      this._overflow ??= this._newFlow(OVERFLOW_HOST);
+      return this._overflow;
     }
-    const m = this._message;
-    flow = new SyslogFlow(this._ctx!, { host, program: m.program, facility: m.facility, severity: m.severity, format: 'syslog' }, host, this._backlog);
+    flow = this._newFlow(host);
     this._flows.set(host, flow);
     return flow;
+  }
+
+  private _newFlow(host: string): SyslogFlow {
+    const m = this._message;
+    return new SyslogFlow(this._ctx!, { host, program: m.program, facility: m.facility, severity: m.severity, format: 'syslog' }, host, this._backlog);
+  }
+
+  private _closeFlow(flow: SyslogFlow): void {
+    const flushed = flow.close();
+    this._flushing.add(flushed);
+    void flushed.finally(() => this._flushing.delete(flushed));
+  }
+
+  private _evictOverflow(): void {
+    const o = this._overflow;
+    if (o === null) return;
+    this._overflow = null;
+    this._closeFlow(o);
   }
 
   private _evict(key: string): void {
     const flow = this._flows.get(key);
     if (flow === undefined) return;
     this._flows.delete(key);
-    const flushed = flow.close();
-    this._flushing.add(flushed);
-    void flushed.finally(() => this._flushing.delete(flushed));
+    this._closeFlow(flow);
   }
 
   private _evictIdle(): void {
@@ -176,5 +203,7 @@ export class SyslogUdpSource implements Source {
     for (const [k, f] of this._flows) {
       if (now - f.lastAddAt >= UDP_SENDER_IDLE_MS && f.backlogBytes === 0) this._evict(k);
     }
+    const o = this._overflow;
+    if (o !== null && now - o.lastAddAt >= UDP_SENDER_IDLE_MS && o.backlogBytes === 0) this._evictOverflow();
   }
 }

@@ -568,3 +568,151 @@ test('issue 3: a compacted syslog batch split over files dedupes per record on r
   assert.equal(await read(join(e.base, 'b/y.log')), 'y: r3\n');
   assert.equal(counter('duplicates'), 2);
 });
+
+// ---- review: a failed COMMIT fdatasync, rollback vs compaction, a bounded hw map --------------
+
+type Fault = NonNullable<ConstructorParameters<typeof FileDestination>[1]>['fault'];
+
+/** A destination with fault injection (test seam of writer.ts), fsync on. */
+async function startFaulty(t: TestContext, e: Env, hooks: ConstructorParameters<typeof FileDestination>[1], opts: Record<string, unknown> = {}) {
+  const dest = new FileDestination(fileDestinationOptions.parse({ type: 'file', base_dir: e.base, template: 'raw', fsync: true, ...opts }), hooks);
+  const ctx = testContext({ id: 'files', stateDir: e.state, role: 'server' });
+  await dest.start(ctx);
+  t.after(() => dest.close());
+  return { dest, ctx, counter: (name: string) => ctx.counters.get(`logship_file_dest_${name}_total`) };
+}
+
+/** Fails the `nth` `step` on `what` (1: the first) with EIO, and only that one. */
+function failOnce(step: Parameters<NonNullable<Fault>>[0], what: string, nth = 1): NonNullable<Fault> {
+  let seen = 0;
+  return (s, w) => {
+    if (s !== step || w !== what || ++seen !== nth) return;
+    throw Object.assign(new Error(`injected ${s} failure`), { code: 'EIO' });
+  };
+}
+
+function retryableWith(o: Outcome, code: string): void {
+  assert.equal(o.kind, 'retryable');
+  assert.equal(o.kind === 'retryable' && (o.error as { code?: string }).code, code);
+}
+
+test('review commit-fail: a COMMIT whose fdatasync fails keeps its lines; after a restart the resend is a duplicate, not lost', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 2);
+  const b = lines('b', 0, 2);
+  const file = join(e.base, 'web-1/app.log');
+  const first = await startFaulty(t, e, { fault: failOnce('journal-sync', 'commit', 2) });
+  delivered(await first.dest.write(batch(a, 0)));
+  retryableWith(await first.dest.write(batch(b, a.length)), 'LS_FILE_WRITE');
+  // The COMMIT is in the journal (a restart may replay it): the lines it covers must stay.
+  assert.equal(await read(file), a + b);
+  await first.dest.close(); // the process dies before the retry (close writes nothing to the journal)
+
+  const second = await start(t, e);
+  assert.equal(second.dest.highWater('client-a', 's1'), a.length + b.length);
+  delivered(await second.dest.write(batch(b, a.length)));
+  assert.equal(await read(file), a + b);
+  assert.equal(second.counter('duplicates'), 2);
+});
+
+test('review commit-fail: the retry of a batch whose COMMIT fdatasync failed is delivered once, after the hw is made durable', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const { dest, counter } = await startFaulty(t, e, { fault: failOnce('journal-sync', 'commit') });
+  retryableWith(await dest.write(batch(a, 0)), 'LS_FILE_WRITE');
+  assert.equal(counter('errors'), 1);
+  delivered(await dest.write(batch(a, 0)));
+  delivered(await dest.write(batch(lines('a', 3, 4), a.length)));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), lines('a', 0, 4));
+  assert.equal(counter('duplicates'), 3);
+  // The retry's cycle compacted the broken journal first: the hw is in its snapshot.
+  const r = replay(await readFile(journalPath(e.state, 'files')), 'j');
+  assert.equal(r.torn, undefined);
+  assert.equal(r.pending, undefined);
+  assert.equal(r.streams.get('client-a\u0000s1')?.hw, lines('a', 0, 4).length);
+});
+
+test('review commit-fail: a COMMIT that cannot be written at all is rolled back; the resend is written once, before or after a restart', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 2);
+  const b = lines('b', 0, 2);
+  const file = join(e.base, 'web-1/app.log');
+  const first = await startFaulty(t, e, { fault: failOnce('journal-write', 'commit', 2) });
+  delivered(await first.dest.write(batch(a, 0)));
+  retryableWith(await first.dest.write(batch(b, a.length)), 'LS_FILE_WRITE');
+  assert.equal(await read(file), a, 'rolled back: no COMMIT covers these lines');
+  assert.equal(first.dest.highWater('client-a', 's1'), a.length);
+  await first.dest.close();
+
+  const second = await start(t, e);
+  assert.equal(second.dest.highWater('client-a', 's1'), a.length);
+  delivered(await second.dest.write(batch(b, a.length)));
+  assert.equal(await read(file), a + b);
+});
+
+test('review commit-fail: a rollback that failed is finished before the journal is compacted, so a restart still cuts the uncommitted lines', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 2);
+  const b = lines('b', 0, 2);
+  const file = join(e.base, 'web-1/app.log');
+  let cycles = 0;
+  let truncateFails = true;
+  const first = await startFaulty(
+    t,
+    e,
+    {
+      // Every cycle compacts the journal after it (threshold 1 byte).
+      compactBytes: 1,
+      afterData: async () => {
+        if (++cycles === 2) throw Object.assign(new Error('injected data fdatasync failure'), { code: 'EIO' });
+      },
+      fault: (step) => {
+        if (step === 'truncate' && truncateFails) throw Object.assign(new Error('injected truncate failure'), { code: 'EIO' });
+      },
+    },
+    {},
+  );
+  delivered(await first.dest.write(batch(a, 0)));
+  retryableWith(await first.dest.write(batch(b, a.length)), 'LS_FILE_WRITE');
+  assert.equal(await read(file), a + b, 'the rollback failed: the uncommitted lines are still there');
+  // The compaction after that cycle must not drop the BEGIN that names the size to cut back to.
+  const r = replay(await readFile(journalPath(e.state, 'files')), 'j');
+  assert.deepEqual(
+    r.pending?.files.map((f) => [f.p, f.size]),
+    [[file, a.length]],
+  );
+  await first.dest.close(); // the process dies before the file can be cut back
+  truncateFails = false;
+
+  const second = await start(t, e);
+  assert.equal(second.counter('recoveries'), 1);
+  assert.equal(await read(file), a);
+  delivered(await second.dest.write(batch(b, a.length)));
+  assert.equal(await read(file), a + b);
+});
+
+test('review hw-growth: past max_tracked_streams the least recently written stream is forgotten, counted and logged; a restart keeps the bound', async (t) => {
+  const e = await env(t);
+  const first = await start(t, e, { max_tracked_streams: 3 });
+  for (const s of ['s0', 's1', 's2']) delivered(await first.dest.write(batch('x\n', 0, meta(), s)));
+  delivered(await first.dest.write(batch('y\n', 2, meta(), 's0'))); // s0 is now the most recent
+  delivered(await first.dest.write(batch('x\n', 0, meta(), 's3')));
+  assert.equal(first.dest.highWater('client-a', 's1'), undefined, 's1 was the least recently written');
+  for (const s of ['s0', 's2', 's3']) assert.notEqual(first.dest.highWater('client-a', s), undefined, s);
+  assert.equal(first.counter('streams_evicted'), 1);
+  assert.ok(first.ctx.logs.some((l) => l.level === 'warn' && (l.obj as { event?: string }).event === 'file_dest_streams_evicted'));
+  await first.dest.close();
+
+  // The journal still holds s1's COMMIT: replay re-adds it and the bound evicts it again, by age.
+  const second = await start(t, e, { max_tracked_streams: 3 });
+  assert.equal(second.dest.highWater('client-a', 's1'), undefined);
+  assert.equal(second.dest.highWater('client-a', 's0'), 4);
+  assert.equal(second.counter('streams_evicted'), 1);
+  const r = replay(await readFile(journalPath(e.state, 'files')), 'j');
+  assert.equal(r.streams.size, 3);
+  // A lower bound at a restart (reload) trims the oldest first.
+  await second.dest.close();
+  const third = await start(t, e, { max_tracked_streams: 1 });
+  assert.equal(third.dest.highWater('client-a', 's3'), 2);
+  assert.equal(third.dest.highWater('client-a', 's0'), undefined);
+});

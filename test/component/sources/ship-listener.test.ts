@@ -1,6 +1,7 @@
 // Component tests of the ship listener on real loopback sockets, driven by raw protocol peers:
 // handshake, ack order, bad peers (one connection lost, never the process), idle, stop, limits.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { encodeRawFrame, frameHeader, LengthPrefixedDeframer } from '../../../src/codec/framing/length-prefixed.js';
@@ -16,6 +17,7 @@ import {
 import { indexLines, type Batch } from '../../../src/core/batch.js';
 import { LogshipError } from '../../../src/core/errors.js';
 import { DELIVERED, rejected, retryable } from '../../../src/core/outcome.js';
+import { HELLO_MAX_FRAME_BYTES, WRITE_BOUND_BYTES } from '../../../src/sources/ship-listener/conn.js';
 import { shipListenerSource, type ShipListener } from '../../../src/sources/ship-listener/index.js';
 import { testSourceContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -325,6 +327,117 @@ test('a push that blocks pauses the socket; frames already buffered wait their t
     Array.from({ length: 20 }, (_, i) => i * 3),
   );
   await waitFor('reading resumed', () => listener.connections()[0]?.paused === false);
+});
+
+/**
+ * Writes PINGs as fast as the socket takes them, never reading: up to `maxBytes`, or until the
+ * listener says it stopped reading (`stalled`) and nothing drained for 500 ms since. Bounded by 20 s.
+ * Returns the bytes written.
+ */
+async function pingFlood(peer: RawPeer, maxBytes: number, stalled: () => boolean): Promise<number> {
+  const ping = encodePing(1);
+  const burst = Buffer.concat(Array.from({ length: 8192 }, () => ping));
+  const deadline = Date.now() + 20_000;
+  let sent = 0;
+  while (sent < maxBytes && !peer.closed && Date.now() < deadline) {
+    sent += burst.length;
+    if (peer.socket.write(burst)) continue;
+    let drained = false;
+    const onDrain = (): void => {
+      drained = true;
+    };
+    peer.socket.once('drain', onDrain);
+    let stalledAt = 0;
+    while (!drained && !peer.closed && Date.now() < deadline) {
+      await sleep(20);
+      if (stalledAt === 0 && stalled()) stalledAt = Date.now();
+      if (stalledAt !== 0 && Date.now() - stalledAt > 500) break;
+    }
+    peer.socket.off('drain', onDrain);
+    if (!drained) break;
+  }
+  return sent;
+}
+
+test('review pong-flood: a peer that PINGs and never reads stops being read; unread PONGs stay bounded; it is closed after idle_timeout_ms', async (t) => {
+  const { listener, ctx } = await startListener(t, (b) => b.settle(DELIVERED), { idle_timeout_ms: 1500 });
+  const peer = await RawPeer.open(t, listener.port);
+  await peer.hello('evil');
+  peer.socket.pause(); // never read again
+  let peak = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, listener.connections()[0]?.queuedBytes ?? 0);
+  }, 2);
+  t.after(() => clearInterval(sampler));
+  // 40 MB of PINGs is 40 MB of PONGs; kernel buffers hold a few MB of them at most.
+  const sent = await pingFlood(peer, 40 * 1024 * 1024, () => listener.connections()[0]?.stalled === true);
+  const conn = listener.connections()[0];
+  assert.ok(conn !== undefined, 'still connected while stalled');
+  assert.equal(conn.stalled, true);
+  assert.equal(conn.paused, true);
+  assert.ok(sent < 40 * 1024 * 1024, `the listener read all ${sent} bytes`);
+  clearInterval(sampler);
+  peak = Math.max(peak, conn.queuedBytes);
+  assert.ok(peak <= WRITE_BOUND_BYTES + 64, `unread PONGs peaked at ${peak} bytes`);
+  // Closed once it has kept them unread for idle_timeout_ms.
+  const stalledAt = Date.now();
+  assert.ok(await peer.waitClosed(5000));
+  assert.ok(Date.now() - stalledAt >= 1000, 'not closed before idle_timeout_ms');
+  await waitFor('connection closed', () => listener.connections().length === 0);
+  const closed = ctx.logs.find((l) => (l.obj as { event?: string }).event === 'listener_connection_closed');
+  assert.equal((closed?.obj as { err?: { code?: string } } | undefined)?.err?.code, 'LS_SHIP_DISCONNECTED');
+});
+
+test('review pong-flood: a stalled peer that reads again is read again; every PING gets its PONG', async (t) => {
+  const { listener } = await startListener(t, (b) => b.settle(DELIVERED));
+  const peer = await RawPeer.open(t, listener.port);
+  await peer.hello('slow');
+  peer.socket.pause();
+  const sent = await pingFlood(peer, 24 * 1024 * 1024, () => listener.connections()[0]?.stalled === true);
+  assert.equal(listener.connections()[0]?.stalled, true);
+  const pings = sent / encodePing(1).length;
+  peer.socket.resume();
+  await waitFor(`${pings} PONGs`, () => peer.frames.length >= pings + 1, 30_000, 50);
+  assert.equal(peer.frames.length, pings + 1); // + WELCOME
+  assert.ok(peer.frames.slice(1).every((f) => f.type === 'pong'));
+  await waitFor('reading resumed', () => listener.connections()[0]?.stalled === false && listener.connections()[0]?.paused === false);
+  // And the connection still works.
+  peer.send(batchFrame('s', 0, 'after the flood\n'));
+  await waitFor('ACK after the flood', () => peer.frames.length === pings + 2);
+  assert.deepEqual(peer.frames.at(-1), { type: 'ack', ack: { origin: 'client-1', stream: 's', offset: 16 } });
+});
+
+test('review pong-flood: before HELLO a frame over 64 KiB closes the connection at once (LS_FRAME_OVERSIZE); after HELLO max_frame_bytes applies', async (t) => {
+  const got: Batch[] = [];
+  const { listener, ctx } = await startListener(t, (b) => {
+    got.push(b);
+    b.settle(DELIVERED);
+  });
+  // A HELLO header announcing 64 MiB, and a trickle of its body: nothing more is buffered.
+  const big = await RawPeer.open(t, listener.port);
+  big.send(frameHeader(FRAME_TYPE.HELLO, 64 * 1024 * 1024 - 1));
+  big.send(Buffer.alloc(1024, 0x7b));
+  assert.ok(await big.waitClosed(2000));
+  await waitFor('the peer error', () => counter(ctx, 'logship_listener_peer_errors_total') === 1);
+  const err = ctx.logs.find((l) => (l.obj as { event?: string }).event === 'listener_peer_error');
+  assert.equal((err?.obj as { err?: { code?: string } } | undefined)?.err?.code, 'LS_FRAME_OVERSIZE');
+  // Just at the bound is not oversize (it is not a valid HELLO either).
+  const edge = await RawPeer.open(t, listener.port);
+  edge.send(encodeRawFrame(FRAME_TYPE.HELLO, Buffer.alloc(HELLO_MAX_FRAME_BYTES - 1, 0x20)));
+  assert.ok(await edge.waitClosed(2000));
+  await waitFor('the second peer error', () => counter(ctx, 'logship_listener_peer_errors_total') === 2);
+  const errs = ctx.logs.filter((l) => (l.obj as { event?: string }).event === 'listener_peer_error');
+  assert.notEqual((errs[1]?.obj as { err?: { code?: string } } | undefined)?.err?.code, 'LS_FRAME_OVERSIZE');
+  // After HELLO, a batch frame far over 64 KiB is taken.
+  const peer = await RawPeer.open(t, listener.port);
+  await peer.hello();
+  // Random hex: zstd cannot shrink it below 64 KiB.
+  const text = Array.from({ length: 1000 }, () => `${randomBytes(500).toString('hex').slice(0, 999)}\n`).join('');
+  const frame = batchFrame('s', 0, text);
+  assert.ok(frame.length > 4 * HELLO_MAX_FRAME_BYTES, `frame of ${frame.length} bytes`);
+  peer.send(frame);
+  assert.equal((await peer.next('ACK of a 1 MB batch')).type, 'ack');
+  assert.equal(got[0]?.data.length, 1_000_000);
 });
 
 test('listen rejects non-tcp addresses at config time and bind errors at start', async (t) => {

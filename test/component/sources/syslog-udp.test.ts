@@ -11,6 +11,7 @@ import { recordFields } from '../../../src/codec/syslog/parse.js';
 import type { Batch } from '../../../src/core/batch.js';
 import { RECORD_FLAG } from '../../../src/core/records.js';
 import { syslogUdpSource, type SyslogUdpSource } from '../../../src/sources/syslog-udp/index.js';
+import { MAX_UDP_SENDERS, OVERFLOW_HOST } from '../../../src/sources/syslog-udp/source.js';
 import { testSourceContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
@@ -126,6 +127,47 @@ test('one batcher per sender address: records of two senders never share a batch
     s.records().filter((x) => x.startsWith('<13>a')),
     Array.from({ length: 5 }, (_, i) => `<13>a ${i}`),
   );
+});
+
+test('review udp-churn: past the sender cap, new senders share one overflow flow: no flow, stream or one-record batch per datagram', async (t) => {
+  const s = await startSource(t, { listen: 'udp:0.0.0.0:0' });
+  const n = MAX_UDP_SENDERS + 44;
+  // Each sender its own loopback address (127.0.1.x, 127.0.2.x …: all of 127/8 is loopback).
+  const senders = await Promise.all(Array.from({ length: n }, (_, i) => sender(t, `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`)));
+  const ROUNDS = 5;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < n; i++) {
+      // Senders past the cap alternate: with a hostname of their own, and without one.
+      const msg = i >= MAX_UDP_SENDERS && i % 2 === 1 ? `<13>app: no hostname ${i} ${round}` : `<13>Nov 22 10:00:00 web-${i} app: round ${round}`;
+      await send(senders[i]!, s.source.port, msg);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  await waitFor(`${n * ROUNDS} records`, () => s.records().length === n * ROUNDS, 10_000);
+  assert.equal(s.source.senders, MAX_UDP_SENDERS);
+  assert.equal(s.source.overflowing, true);
+  // Before: every datagram evicted a flow and made a new one (a stream id per datagram).
+  const streams = new Set(s.batches.map((b) => b.pos.stream));
+  assert.ok(streams.size <= MAX_UDP_SENDERS + 1, `${streams.size} streams`);
+  const overflow = s.batches.filter((b) => b.meta.host === OVERFLOW_HOST);
+  assert.equal(new Set(overflow.map((b) => b.pos.stream)).size, 1, 'one overflow stream');
+  const overflowRecords = overflow.reduce((k, b) => k + b.count, 0);
+  assert.equal(overflowRecords, 44 * ROUNDS);
+  assert.ok(overflow.length < overflowRecords, `${overflow.length} batches for ${overflowRecords} records: not one per datagram`);
+  assert.equal(s.ctx.counters.get('logship_syslog_udp_overflow_datagrams_total'), 44 * ROUNDS);
+  // Hosts: a message's own hostname wins; one without gets the overflow's.
+  const hosts = new Map<string, string>();
+  for (const b of overflow) {
+    const f = recordFields(b);
+    for (let k = 0; k < b.count; k++) hosts.set(texts(b)[k]!, f.host[k]!);
+  }
+  for (const [text, host] of hosts) {
+    if (text.includes('no hostname')) assert.equal(host, OVERFLOW_HOST, text);
+    else assert.match(host, /^web-\d+$/, text);
+  }
+  // The senders with a flow of their own still have their own address as host.
+  const own = s.batches.find((b) => b.meta.host !== OVERFLOW_HOST)!;
+  assert.match(own.meta.host, /^127\.0\.\d+\.\d+$/);
 });
 
 test('burst into a blocked pipeline: memory bounded by max_buffered_bytes, every datagram delivered or counted as dropped', async (t) => {

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { crc32, encodeRecord, replay, type JournalRecord } from '../../../../src/destinations/file/journal.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  crc32,
+  encodeRecord,
+  Journal,
+  MAX_RECORD,
+  replay,
+  SNAP_PART_BYTES,
+  snapshotRecords,
+  type JournalRecord,
+  type SnapEntry,
+} from '../../../../src/destinations/file/journal.js';
+import { tmpDir } from '../../../helpers/tmp.js';
 
 const F = (p: string, size: number) => ({ p, id: '1:2', size });
 
@@ -59,4 +72,86 @@ test('a well-formed record of an unknown shape is refused with LS_STATE_CORRUPT'
   head.writeUInt32LE(payload.length, 0);
   head.writeUInt32LE(crc32(payload), 4);
   assert.throws(() => replay(Buffer.concat([head, payload]), 'j'), { code: 'LS_STATE_CORRUPT' });
+});
+
+// ---- review hw-growth: a snapshot of many streams, bad records that are not the tail ---------
+
+/** Splits journal bytes into their records (offset, length with header). */
+function records(buf: Buffer): Array<{ off: number; len: number }> {
+  const out: Array<{ off: number; len: number }> = [];
+  for (let off = 0; off < buf.length; ) {
+    const len = 8 + buf.readUInt32LE(off);
+    out.push({ off, len });
+    off += len;
+  }
+  return out;
+}
+
+const manyStreams = (n: number): SnapEntry[] => Array.from({ length: n }, (_, i): SnapEntry => [`relay-1\u0000${i.toString(16).padStart(16, '0')}`, i * 10, 1_700_000_000_000 + i]);
+
+test('review hw-growth: a big snapshot is split into records of bounded size and replays whole', async (t) => {
+  const file = join(await tmpDir(t), 'j');
+  const { journal } = await Journal.open(file, false);
+  t.after(() => journal.close());
+  const entries = manyStreams(60_000);
+  await journal.compact(7, entries);
+  await journal.append({ t: 'commit', seq: 8, files: [], streams: [['relay-1\u0000new', 5]], ms: 9 });
+  const buf = await readFile(file);
+  const recs = records(buf);
+  assert.ok(recs.length >= 3, `${recs.length} records`);
+  for (const r of recs) assert.ok(r.len <= SNAP_PART_BYTES + 8 + 200, `record of ${r.len} bytes`);
+  const r = replay(buf, file);
+  assert.equal(r.torn, undefined);
+  assert.equal(r.streams.size, 60_001);
+  assert.deepEqual(r.streams.get(entries[59_999]![0]), { hw: 599_990, lastMs: 1_700_000_059_999 });
+  assert.equal(r.seq, 8);
+  // An empty map is still one snapshot record.
+  assert.equal(snapshotRecords(3, []).length, 1);
+});
+
+test('review hw-growth: a snapshot missing a part is LS_STATE_CORRUPT, not a shorter map', () => {
+  const parts = snapshotRecords(1, manyStreams(60_000)).map(encodeRecord);
+  assert.ok(parts.length >= 3);
+  const withoutMiddle = Buffer.concat([parts[0]!, ...parts.slice(2)]);
+  assert.throws(() => replay(withoutMiddle, 'j'), { code: 'LS_STATE_CORRUPT' });
+  const cutShort = Buffer.concat([parts[0]!, parts[1]!]);
+  assert.throws(() => replay(cutShort, 'j'), { code: 'LS_STATE_CORRUPT' });
+  // A torn last part (crash mid-compaction cannot publish it, but a bad disk can).
+  const tornLast = Buffer.concat([...parts.slice(0, -1), parts[parts.length - 1]!.subarray(0, 100)]);
+  assert.throws(() => replay(tornLast, 'j'), { code: 'LS_STATE_CORRUPT' });
+});
+
+test('review hw-growth: an over-size record is LS_STATE_CORRUPT, never a torn tail that forgets every mark', () => {
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(MAX_RECORD + 1, 0);
+  head.writeUInt32LE(1234, 4);
+  // First record (a snapshot written by an older version), whether or not all of it is there.
+  assert.throws(() => replay(Buffer.concat([head, Buffer.from('{"t":"snap"')]), 'j'), { code: 'LS_STATE_CORRUPT' });
+  const good = Buffer.concat(recs.slice(0, 3).map(encodeRecord));
+  assert.throws(() => replay(Buffer.concat([good, head, Buffer.alloc(64, 1)]), 'j'), { code: 'LS_STATE_CORRUPT' });
+});
+
+test('review hw-growth: a bad record that is not the last one is LS_STATE_CORRUPT; only the last one is a torn tail', () => {
+  const buf = Buffer.concat(recs.map(encodeRecord));
+  // A flipped byte in the snapshot, the first record.
+  const first = Buffer.from(buf);
+  first[20] ^= 0x20;
+  assert.throws(() => replay(first, 'j'), { code: 'LS_STATE_CORRUPT' });
+  // In a middle record.
+  const offs = records(buf);
+  const middle = Buffer.from(buf);
+  middle[offs[2]!.off + 12]! ^= 0x20;
+  assert.throws(() => replay(middle, 'j'), { code: 'LS_STATE_CORRUPT' });
+  // The same flip in the last record is a torn tail.
+  const last = Buffer.from(buf);
+  last[offs[3]!.off + 12]! ^= 0x20;
+  assert.equal(replay(last, 'j').torn?.reason, 'checksum mismatch');
+});
+
+test('review hw-growth: a zero-filled tail (file extended, never written) is a torn tail', () => {
+  const good = Buffer.concat(recs.slice(0, 3).map(encodeRecord));
+  const r = replay(Buffer.concat([good, Buffer.alloc(4096)]), 'j');
+  assert.equal(r.torn?.reason, 'zero-filled tail');
+  assert.equal(r.records, 3);
+  assert.equal(r.streams.get('b\u0000t')!.hw, 7);
 });

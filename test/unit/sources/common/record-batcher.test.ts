@@ -47,3 +47,24 @@ test('a full batch resolves only when the router takes it (backpressure)', async
   await p;
   assert.equal(taken, true);
 });
+
+test('review udp-churn: a batcher starts with a small buffer and grows it on demand', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  const before = process.memoryUsage().arrayBuffers;
+  // One per UDP sender or connection: most send one short message and are gone.
+  const many = Array.from({ length: 2000 }, () => new RecordBatcher(ctx, { meta, maxBatchBytes: 1 << 20, maxDelayMs: 1000 }));
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 2000 * 16 * 1024, `${(grown / 1e6).toFixed(1)} MB for 2000 idle batchers`);
+  // Records far past the initial size still come out whole.
+  const rb = many[0]!;
+  const big = Buffer.alloc(100_000, 0x61);
+  for (let i = 0; i < 3; i++) void rb.add(big);
+  void rb.add(Buffer.from('tail'));
+  await rb.close();
+  for (const b of many) await b.close();
+  assert.equal(got.length, 1);
+  assert.equal(got[0]!.count, 4);
+  assert.equal(got[0]!.data.length, 3 * 100_001 + 5);
+  assert.equal(got[0]!.data.toString('latin1', 300_003), 'tail\n');
+});
