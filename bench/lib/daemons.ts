@@ -127,8 +127,15 @@ export function versions(logshipDir = REPO): Record<DaemonKind | 'node', string>
   const sng = /Installer-Version:\s*(\S+)/.exec(
     run(p.syslogNg, ['--version'], { ...process.env, LD_LIBRARY_PATH: p.syslogNgLib }),
   );
+  // Which code was measured: the commit, and how many files of src/ differ from it (read-only git).
+  let build = '';
+  const head = run('git', ['-C', logshipDir, 'rev-parse', '--short', 'HEAD']).trim();
+  if (/^[0-9a-f]{6,}$/.test(head)) {
+    const changed = run('git', ['-C', logshipDir, 'status', '--porcelain', '--', 'src']).split('\n').filter((l) => l.trim() !== '').length;
+    build = ` (commit ${head}${changed > 0 ? ` + ${changed} uncommitted change(s) in src/` : ''})`;
+  }
   return {
-    logship: pkg.version ?? '?',
+    logship: `${pkg.version ?? '?'}${build}`,
     rsyslog: rs?.[1] ?? '?',
     'syslog-ng': sng?.[1] ?? '?',
     node: process.version,
