@@ -259,11 +259,12 @@ test('a connection that sends no frame for idle_timeout_ms is closed; one that P
   const { listener } = await startListener(t, (b) => b.settle(DELIVERED), { idle_timeout_ms: 200 });
   const quiet = await RawPeer.open(t, listener.port);
   await quiet.hello('quiet');
+  // The quiet peer's idle time runs from its HELLO, not from when the chatty one is ready.
+  const started = Date.now();
   const chatty = await RawPeer.open(t, listener.port);
   await chatty.hello('chatty');
   const timer = setInterval(() => chatty.send(encodePing(1)), 40);
   t.after(() => clearInterval(timer));
-  const started = Date.now();
   await quiet.waitClosed(3000);
   assert.ok(Date.now() - started >= 150, 'not closed before the idle timeout');
   await sleep(300);
