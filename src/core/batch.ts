@@ -39,6 +39,12 @@ export interface BatchExtras {
   readonly endOffset?: number;
   /** Already-parsed per-record fields (syslog sources parse as they receive). */
   readonly fields?: RecordFields;
+  /**
+   * Earlier batches of this stream went through another path (another relay), which acknowledged
+   * them and may still hold them: a receiver that dedupes by high-water mark waits for them before
+   * writing past a gap (ship protocol flag 0x10, docs/protocol.md §4).
+   */
+  readonly rerouted?: boolean;
 }
 
 export class Batch {
@@ -51,6 +57,8 @@ export class Batch {
   readonly recordOffsets: Float64Array | undefined;
   /** Per-record syslog fields: set by the source, or parsed on first need (codec/syslog recordFields()). */
   fields: RecordFields | undefined;
+  /** See BatchExtras.rerouted. */
+  readonly rerouted: boolean;
   private readonly _endOffset: number;
   private _settle: (o: Outcome) => void;
   private _isSettled: boolean;
@@ -62,6 +70,7 @@ export class Batch {
     this.pos = pos;
     this.recordOffsets = extras?.recordOffsets;
     this.fields = extras?.fields;
+    this.rerouted = extras?.rerouted === true;
     this._endOffset = extras?.endOffset ?? pos.offset + data.length;
     this._isSettled = false;
     let settle!: (o: Outcome) => void;
@@ -124,4 +133,37 @@ export function indexLines(data: Buffer): Uint32Array {
     i = data.indexOf(0x0a, i + 1);
   }
   return ends;
+}
+
+/**
+ * The kept records of a batch as a new batch: their bytes copied once into one buffer, each with
+ * its own stream offset, and the same end offset (so a receiver's high-water mark passes the
+ * dropped records too). The batch itself when every record is kept; null when none is.
+ */
+export function compact(batch: Batch, mask: Uint8Array): Batch | null {
+  let kept = 0;
+  let bytes = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 1) {
+      kept++;
+      bytes += batch.ends[i]! - batch.recordStart(i);
+    }
+  }
+  if (kept === mask.length) return batch;
+  if (kept === 0) return null;
+  const data = Buffer.allocUnsafe(bytes);
+  const ends = new Uint32Array(kept);
+  const offsets = new Float64Array(kept);
+  let at = 0;
+  let k = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] !== 1) continue;
+    const s = batch.recordStart(i);
+    const e = batch.ends[i]!;
+    batch.data.copy(data, at, s, e);
+    offsets[k] = batch.recordOffset(i);
+    at += e - s;
+    ends[k++] = at;
+  }
+  return new Batch(data, ends, batch.meta, batch.pos, { recordOffsets: offsets, endOffset: batch.endOffset, rerouted: batch.rerouted });
 }

@@ -50,8 +50,14 @@ export interface Source {
 }
 
 export interface Destination {
-  /** Make the batch durable, or say why not. At most `maxInFlight` calls outstanding. */
-  write(batch: Batch): Promise<Outcome>;
+  /**
+   * Make the batch durable, or say why not. At most `maxInFlight` calls outstanding, not counting
+   * those whose batch the destination *parked*: one it holds without working on it (waiting for an
+   * earlier batch of the same stream that comes another way) calls `yieldSlot()` once, so that the
+   * router may hand it other batches meanwhile; the outcome still arrives through the promise.
+   * The memory of parked batches must be bounded by their senders (a receiver's window).
+   */
+  write(batch: Batch, yieldSlot?: () => void): Promise<Outcome>;
   readonly maxInFlight: number;
   start(ctx: ComponentContext): Promise<void>;
   flush(): Promise<void>;

@@ -58,6 +58,23 @@ export const EVENTS = {
   file_dest_recovery_skipped: { level: 'warn', message: 'Uncommitted file changed since the crash (rotated or truncated); left as it is.', counter: 'logship_file_dest_recovery_skips_total' },
   file_dest_journal_torn: { level: 'warn', message: 'Torn or corrupt journal tail ignored.', counter: 'logship_file_dest_journal_torn_total' },
   file_dest_streams_evicted: { level: 'warn', message: 'Least recently written streams forgotten: max_tracked_streams reached (a resend of one would be written again).', counter: 'logship_file_dest_streams_evicted_total' },
+  file_dest_reorder_wait: {
+    level: 'info',
+    message: "Re-routed batch starts past its stream's written offset: parked until the lines before it come through the other relay (at most reorder_wait_ms).",
+    counter: 'logship_file_dest_reorder_waits_total',
+  },
+  file_dest_reordered: { level: 'info', message: 'The lines a parked stream waited for arrived; written in order.', counter: 'logship_file_dest_reordered_total' },
+  file_dest_reorder_timeout: {
+    level: 'warn',
+    message: 'Waited reorder_wait_ms in vain: parked batches written past the gap; the missing lines are written after them when they come.',
+    counter: 'logship_file_dest_reorder_timeouts_total',
+  },
+  file_dest_late_lines: { level: 'info', message: 'Late lines written into a hole, after newer lines of their stream.', counter: 'logship_file_dest_late_lines_total' },
+  file_dest_holes_dropped: {
+    level: 'warn',
+    message: 'More than 64 holes in a stream: the oldest forgotten (its lines, if they come, are dropped as duplicates).',
+    counter: 'logship_file_dest_holes_dropped_total',
+  },
   file_dest_held: { level: 'none', message: 'Batch held back: an earlier batch of its stream failed and awaits its retry.', counter: 'logship_file_dest_held_total' },
   // destinations/blackhole
   blackhole_lines: { level: 'none', message: 'Lines discarded.', counter: 'logship_blackhole_lines_total' },

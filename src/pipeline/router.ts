@@ -3,7 +3,7 @@
 // backpressure toward sources); retries of `retryable` with backoff while running; joins outcomes.
 // It knows components only through core/ interfaces.
 
-import { Batch } from '../core/batch.js';
+import { compact, type Batch } from '../core/batch.js';
 import type { CompiledFilter, Destination, Telemetry } from '../core/component.js';
 import { LogshipError } from '../core/errors.js';
 import { DELIVERED, retryable, type Outcome } from '../core/outcome.js';
@@ -107,13 +107,26 @@ export class Router {
     return plan.sort((a, b) => a[0] - b[0]);
   }
 
+  /** Called holding slot i; releases it when done (or earlier, when the destination parks the batch). */
   private async _writeWithRetry(i: number, batch: Batch): Promise<Outcome> {
     const target = this._targets[i]!;
+    const slot = this._slots[i]!;
+    let holding = true;
+    const yieldSlot = (): void => {
+      if (!holding) return;
+      holding = false;
+      slot.release();
+    };
     try {
       for (let attempt = 0; ; attempt++) {
+        if (!holding) {
+          const wait = slot.acquire();
+          if (wait !== undefined) await wait;
+          holding = true;
+        }
         let outcome: Outcome;
         try {
-          outcome = await target.destination.write(batch);
+          outcome = await target.destination.write(batch, yieldSlot);
         } catch (err) {
           // A destination must not throw; treat it as retryable so nothing accepted is lost.
           outcome = retryable(err instanceof Error ? err : new Error(String(err)));
@@ -129,7 +142,7 @@ export class Router {
         if (!this._running) return retryable(new LogshipError('LS_SHUTDOWN', 'shutting down; the batch will be re-read after restart'));
       }
     } finally {
-      this._slots[i]!.release();
+      if (holding) slot.release();
     }
   }
 
@@ -173,37 +186,4 @@ function orMasks(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i]! | b[i]!;
   return out;
-}
-
-/**
- * The kept records of a batch as a new batch: their bytes copied once into one buffer, each with
- * its own stream offset, and the same end offset (so a receiver's high-water mark passes the
- * dropped records too). The batch itself when every record is kept; null when none is.
- */
-export function compact(batch: Batch, mask: Uint8Array): Batch | null {
-  let kept = 0;
-  let bytes = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] === 1) {
-      kept++;
-      bytes += batch.ends[i]! - batch.recordStart(i);
-    }
-  }
-  if (kept === mask.length) return batch;
-  if (kept === 0) return null;
-  const data = Buffer.allocUnsafe(bytes);
-  const ends = new Uint32Array(kept);
-  const offsets = new Float64Array(kept);
-  let at = 0;
-  let k = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] !== 1) continue;
-    const s = batch.recordStart(i);
-    const e = batch.ends[i]!;
-    batch.data.copy(data, at, s, e);
-    offsets[k] = batch.recordOffset(i);
-    at += e - s;
-    ends[k++] = at;
-  }
-  return new Batch(data, ends, batch.meta, batch.pos, { recordOffsets: offsets, endOffset: batch.endOffset });
 }

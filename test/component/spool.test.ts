@@ -15,7 +15,7 @@ import { DELIVERED } from '../../src/core/outcome.js';
 import { RecordFields } from '../../src/core/records.js';
 import { loadConfigText } from '../../src/config/index.js';
 import { Pipeline } from '../../src/pipeline/build.js';
-import { compact } from '../../src/pipeline/router.js';
+import { compact } from '../../src/core/batch.js';
 import { Counters } from '../../src/observe/metrics.js';
 import { MAX_IN_FLIGHT_BATCHES } from '../../src/spool/reader.js';
 import { Spool, spoolOptions, type SpoolOptions } from '../../src/spool/index.js';

@@ -3,7 +3,8 @@
 // over to the other, the killed one comes back; four times, so the client goes back and forth. Each
 // relay has its own spool; what one relay acknowledged but had not forwarded when it died reaches
 // the server only after its restart, after later batches of the same streams came through the other
-// relay. Every line must still arrive exactly once, in order.
+// relay. The client flags the batches it sends a new way (rerouted); the server parks them until the
+// older lines arrive (docs/protocol.md §4). Every line must arrive exactly once, in order.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sleep } from '../helpers/wait.js';
@@ -36,6 +37,11 @@ test("the client's relay killed (-9) and brought back, 4 times, with two relays:
   await expectExactlyOnce(t, c, w.expected(), w.totalBytes);
   const connects = (n: typeof r1): number => n.events('listener_connection_opened').length;
   note(t, `client connections accepted: relay-1 ${connects(r1)}, relay-2 ${connects(r2)}; client: ${c.client.events('ship_connected').length} connects`);
+  // The server parked rerouted batches until the other relay's lines came, never in vain (each relay
+  // was back within seconds, well inside reorder_wait_ms).
+  const waits = c.server.events('file_dest_reorder_wait').length;
+  note(t, `server: ${waits} streams waited for a relay's older lines, ${c.server.events('file_dest_reordered').length} reordered`);
+  assert.equal(c.server.events('file_dest_reorder_timeout').length, 0, c.server.tail());
   // The client did fail over: both relays served it.
   assert.ok(connects(r1) > 0 && connects(r2) > 0, 'the client never used one of the relays');
   assert.equal(await r1.stop(), 0, r1.tail());

@@ -17,6 +17,8 @@ export interface Received {
   data: string;
   /** Which listener got it (the `name` given to startListener). */
   at: string;
+  /** Sent with the rerouted flag. */
+  rerouted: boolean;
 }
 
 export type ListenerCtx = ReturnType<typeof testSourceContext>;
@@ -109,7 +111,7 @@ export async function writeAll(
  */
 export function recorder(into: Received[], at = 'in', settleAfterMs = 0): (b: Batch) => void {
   return (b) => {
-    into.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString(), at });
+    into.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString(), at, rerouted: b.rerouted });
     if (settleAfterMs > 0) setTimeout(() => b.settle(DELIVERED), settleAfterMs);
     else setImmediate(() => b.settle(DELIVERED));
   };

@@ -22,6 +22,7 @@ import type { BatchExtras, BatchMeta } from '../../core/batch.js';
 import {
   BATCH_FLAG_END_OFFSET,
   BATCH_FLAG_RECORD_OFFSETS,
+  BATCH_FLAG_REROUTED,
   BATCH_FLAG_SYSLOG,
   BATCH_FLAG_ZSTD,
   BATCH_FLAGS_KNOWN,
@@ -110,6 +111,7 @@ export class ShipBatchEncoder {
     if (b.meta.format === 'syslog') flags |= BATCH_FLAG_SYSLOG;
     if (gaps !== null) flags |= BATCH_FLAG_RECORD_OFFSETS;
     if (hasEnd) flags |= BATCH_FLAG_END_OFFSET;
+    if (b.rerouted === true) flags |= BATCH_FLAG_REROUTED;
     frame.writeUInt32BE(frame.length - 4, 0);
     frame.writeUInt8(FRAME_TYPE.BATCH, 4);
     let p = writeStr(frame, FRAME_HEADER_BYTES, b.pos.origin);
@@ -311,12 +313,25 @@ export class ShipBatchDecoder {
     const meta: BatchMeta =
       (flags & BATCH_FLAG_SYSLOG) !== 0 ? { host, program, facility, severity, timeMs, format: 'syslog' } : { host, program, facility, severity, timeMs };
     const out = { pos: { origin, stream, offset }, meta, data, ends };
-    if (!hasOffsets && !hasEnd) return out;
-    const extras: BatchExtras = hasOffsets
-      ? hasEnd
-        ? { recordOffsets: recordOffsets!, endOffset }
-        : { recordOffsets: recordOffsets! }
-      : { endOffset };
+    const rerouted = (flags & BATCH_FLAG_REROUTED) !== 0;
+    if (!hasOffsets && !hasEnd && !rerouted) return out;
+    const extras: BatchExtras = {
+      ...(hasOffsets ? { recordOffsets: recordOffsets! } : {}),
+      ...(hasEnd ? { endOffset } : {}),
+      ...(rerouted ? { rerouted } : {}),
+    };
     return { ...out, extras };
   }
+}
+
+/**
+ * Sets flag 0x10 (rerouted) in an encoded BATCH frame, in place: a sender decides it when it sends
+ * (the path can change after the frame was encoded). The frame must come from ShipBatchEncoder.
+ */
+export function markRerouted(frame: Buffer): void {
+  let p = FRAME_HEADER_BYTES;
+  p += 2 + frame.readUInt16BE(p); // origin
+  p += 2 + frame.readUInt16BE(p); // stream
+  p += 8 + 4; // offset, count
+  frame[p] = frame[p]! | BATCH_FLAG_REROUTED;
 }

@@ -28,8 +28,10 @@ export const BATCH_FLAG_SYSLOG = 0x02;
 export const BATCH_FLAG_RECORD_OFFSETS = 0x04;
 /** The body carries end_offset (it differs from offset + data length). */
 export const BATCH_FLAG_END_OFFSET = 0x08;
+/** Earlier batches of the stream went through another path, which may still hold them. */
+export const BATCH_FLAG_REROUTED = 0x10;
 /** Every flag bit this version knows. */
-export const BATCH_FLAGS_KNOWN = BATCH_FLAG_ZSTD | BATCH_FLAG_SYSLOG | BATCH_FLAG_RECORD_OFFSETS | BATCH_FLAG_END_OFFSET;
+export const BATCH_FLAGS_KNOWN = BATCH_FLAG_ZSTD | BATCH_FLAG_SYSLOG | BATCH_FLAG_RECORD_OFFSETS | BATCH_FLAG_END_OFFSET | BATCH_FLAG_REROUTED;
 
 export type NodeRole = 'client' | 'relay' | 'server';
 
@@ -84,6 +86,8 @@ export interface BatchLike {
   readonly recordOffsets?: Float64Array | undefined;
   /** End of the stream range the batch accounts for; absent: pos.offset + data.length. */
   readonly endOffset?: number;
+  /** Sent with flag 0x10 (BatchExtras.rerouted). */
+  readonly rerouted?: boolean;
 }
 
 /**

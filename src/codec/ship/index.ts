@@ -9,7 +9,7 @@ import { invalid } from './wire.js';
 
 export * from './frames.js';
 export * from './control.js';
-export { ShipBatchEncoder, ShipBatchDecoder, type BatchEncoderOptions } from './batch.js';
+export { ShipBatchEncoder, ShipBatchDecoder, markRerouted, type BatchEncoderOptions } from './batch.js';
 
 /** Decode a raw frame. Throws LS_FRAME_INVALID (canContinue=false) on an unknown type or bad body. */
 export function decodeShipFrame(raw: RawFrame, batches: ShipBatchDecoder): ShipFrame {

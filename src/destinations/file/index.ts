@@ -27,6 +27,7 @@ function compileRoute(o: FileDestinationOptions): FileRoute {
     path: compileParts(p.parts),
     line: compileLineFormat(o.template),
     fsync: o.fsync,
+    reorderWaitMs: o.reorder_wait_ms,
     modes: { dirMode: parseMode(o.dir_mode), fileMode: parseMode(o.file_mode), sync: o.fsync },
   };
 }
@@ -66,11 +67,11 @@ export class FileDestination implements Destination {
     this._state = { kind: 'started', core, journal };
   }
 
-  write(batch: Batch): Promise<Outcome> {
+  write(batch: Batch, yieldSlot?: () => void): Promise<Outcome> {
     if (this._state.kind !== 'started') {
       return Promise.resolve(retryable(new LogshipError('LS_SHUTDOWN', 'file destination is not running')));
     }
-    const p = this._state.core.submit(this._route, batch);
+    const p = this._state.core.submit(this._route, batch, yieldSlot);
     this._inflight.add(p);
     void p.then(() => this._inflight.delete(p));
     return p;
@@ -89,6 +90,8 @@ export class FileDestination implements Destination {
       return;
     }
     this._state = { kind: 'closed' };
+    // Batches parked waiting for earlier ones go back unwritten (their senders resend them).
+    st.core.unpark(this._route);
     await Promise.all([...this._inflight]);
     await releaseWriter(st.journal);
   }

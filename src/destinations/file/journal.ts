@@ -4,10 +4,14 @@
 //
 //   record:  | len u32 LE | crc32(payload) u32 LE | payload: JSON, len bytes |
 //
-//   SNAP   {t:'snap', v:1, seq, parts, streams:[[key, hw, lastMs]…]}   first record; written by compact()
-//   MARKS  {t:'marks', seq, streams:[[key, hw, lastMs]…]}   parts 2..n of the snapshot, right after it
+//   SNAP   {t:'snap', v:1, seq, parts, streams:[[key, hw, lastMs, holes?]…]}   first record; written by compact()
+//   MARKS  {t:'marks', seq, streams:[[key, hw, lastMs, holes?]…]}   parts 2..n of the snapshot, right after it
 //   BEGIN  {t:'begin', seq, files:[{p, id, size}…]}    before data: every file and its size before
-//   COMMIT {t:'commit', seq, files:[{p, id, size}…], streams:[[key, hw]…], ms}   after data + fsync
+//   COMMIT {t:'commit', seq, files:[{p, id, size}…], streams:[[key, hw, holes?]…], ms}   after data + fsync
+//
+//   holes: [start0, end0, start1, end1, …] ascending, all below hw: ranges of the stream that were
+//   skipped (written past after waiting for them) and will still be written when they arrive. In a
+//   COMMIT, an entry with holes replaces the stream's holes ([] clears them); one without keeps them.
 //
 //   journal: | SNAP | MARKS … | BEGIN | COMMIT | BEGIN | COMMIT | … | (torn tail) |
 //            └─ one snapshot, ─┘
@@ -36,9 +40,12 @@ export interface FileMark {
 export interface StreamMark {
   hw: number;
   lastMs: number;
+  /** Skipped ranges below hw, as flat ascending [start, end) pairs; absent when none. */
+  holes?: readonly number[];
 }
 
-export type SnapEntry = readonly [key: string, hw: number, lastMs: number];
+export type SnapEntry = readonly [key: string, hw: number, lastMs: number] | readonly [key: string, hw: number, lastMs: number, holes: readonly number[]];
+export type CommitEntry = readonly [key: string, hw: number] | readonly [key: string, hw: number, holes: readonly number[]];
 
 export type JournalRecord =
   | { readonly t: 'snap'; readonly v: 1; readonly seq: number; readonly parts?: number; readonly streams: readonly SnapEntry[] }
@@ -48,7 +55,7 @@ export type JournalRecord =
       readonly t: 'commit';
       readonly seq: number;
       readonly files: readonly FileMark[];
-      readonly streams: readonly (readonly [string, number])[];
+      readonly streams: readonly CommitEntry[];
       readonly ms: number;
     };
 
@@ -114,11 +121,13 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 const isMark = (v: unknown): v is FileMark =>
   typeof v === 'object' && v !== null && typeof (v as FileMark).p === 'string' && typeof (v as FileMark).id === 'string' && isNum((v as FileMark).size);
 
+const isHoles = (v: unknown): boolean => Array.isArray(v) && v.length % 2 === 0 && v.every(isNum);
+
 function checkRecord(v: unknown): JournalRecord | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const r = v as Record<string, unknown>;
   if (!isNum(r.seq)) return undefined;
-  const isEntry = (s: unknown): boolean => Array.isArray(s) && typeof s[0] === 'string' && isNum(s[1]) && isNum(s[2]);
+  const isEntry = (s: unknown): boolean => Array.isArray(s) && typeof s[0] === 'string' && isNum(s[1]) && isNum(s[2]) && (s.length === 3 || isHoles(s[3]));
   if (r.t === 'snap') {
     if (r.v !== 1 || !Array.isArray(r.streams)) return undefined;
     if (r.parts !== undefined && !(Number.isInteger(r.parts) && (r.parts as number) >= 1)) return undefined;
@@ -128,7 +137,7 @@ function checkRecord(v: unknown): JournalRecord | undefined {
   if (r.t === 'begin') return Array.isArray(r.files) && r.files.every(isMark) ? (r as JournalRecord) : undefined;
   if (r.t === 'commit') {
     if (!Array.isArray(r.files) || !r.files.every(isMark) || !Array.isArray(r.streams) || !isNum(r.ms)) return undefined;
-    const ok = r.streams.every((s: unknown) => Array.isArray(s) && typeof s[0] === 'string' && isNum(s[1]));
+    const ok = r.streams.every((s: unknown) => Array.isArray(s) && typeof s[0] === 'string' && isNum(s[1]) && (s.length === 2 || isHoles(s[2])));
     return ok ? (r as JournalRecord) : undefined;
   }
   return undefined;
@@ -211,28 +220,36 @@ function apply(st: Replay, rec: JournalRecord): void {
   switch (rec.t) {
     case 'snap':
       st.streams.clear();
-      for (const [k, hw, lastMs] of rec.streams) st.streams.set(k, { hw, lastMs });
+      for (const e of rec.streams) st.streams.set(e[0], snapMark(e));
       st.pending = undefined;
       st.seq = rec.seq;
       return;
     case 'marks':
-      for (const [k, hw, lastMs] of rec.streams) st.streams.set(k, { hw, lastMs });
+      for (const e of rec.streams) st.streams.set(e[0], snapMark(e));
       return;
     case 'begin':
       st.pending = { seq: rec.seq, files: rec.files };
       st.seq = Math.max(st.seq, rec.seq);
       return;
     case 'commit':
-      for (const [k, hw] of rec.streams) {
+      for (const e of rec.streams) {
+        const [k, hw] = e;
         const cur = st.streams.get(k);
         // Re-inserted: the map's order is least recently written first (the eviction order).
         st.streams.delete(k);
-        st.streams.set(k, { hw: cur === undefined ? hw : Math.max(cur.hw, hw), lastMs: rec.ms });
+        const holes = e.length === 3 ? e[2] : cur?.holes;
+        const mark: StreamMark = { hw: cur === undefined ? hw : Math.max(cur.hw, hw), lastMs: rec.ms };
+        if (holes !== undefined && holes.length > 0) mark.holes = holes;
+        st.streams.set(k, mark);
       }
       if (st.pending?.seq === rec.seq) st.pending = undefined;
       st.seq = Math.max(st.seq, rec.seq);
       return;
   }
+}
+
+function snapMark(e: SnapEntry): StreamMark {
+  return e.length === 4 && e[3].length > 0 ? { hw: e[1], lastMs: e[2], holes: e[3] } : { hw: e[1], lastMs: e[2] };
 }
 
 /** fsyncs a directory so a create or rename in it survives a power cut. */
@@ -256,8 +273,8 @@ export function snapshotRecords(seq: number, entries: Iterable<SnapEntry>): Jour
   const parts: SnapEntry[][] = [[]];
   let bytes = 0;
   for (const e of entries) {
-    // JSON of one entry: the key (escaped: stream keys hold a NUL) plus two numbers.
-    const size = JSON.stringify(e[0]).length + 40;
+    // JSON of one entry: the key (escaped: stream keys hold a NUL) plus two numbers (and holes).
+    const size = JSON.stringify(e[0]).length + 40 + (e.length === 4 ? e[3].length * 17 : 0);
     if (bytes + size > SNAP_PART_BYTES && parts[parts.length - 1]!.length > 0) {
       parts.push([]);
       bytes = 0;

@@ -59,6 +59,18 @@ export const fileDestinationOptions = z
           'Past it the least recently written stream is forgotten (counted in logship_file_dest_streams_evicted_total): ' +
           'a late resend of that stream would be written again. Streams idle for 30 days are forgotten anyway.',
       ),
+    reorder_wait_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(20_000)
+      .describe(
+        'How long a batch that a client re-routed (it failed over to another relay) waits when it starts past what was written of its ' +
+          'stream: the earlier lines are still on their way through the other relay. They fill the gap in order when they come ' +
+          'within this time; later, they are still written exactly once, but after the newer lines (logged as file_dest_reorder_timeout). ' +
+          'Keep it below the senders\' ack_timeout_ms (30 s). 0: never wait.',
+      ),
     max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Batches outstanding at once; they are written together (group commit).'),
     dir_mode: z.string().regex(MODE_RE, 'an octal mode such as "0755"').default('0755').describe('Mode of directories it creates (octal string).'),
     file_mode: z.string().regex(MODE_RE, 'an octal mode such as "0640"').default('0640').describe('Mode of files it creates (octal string).'),

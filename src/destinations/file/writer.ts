@@ -24,6 +24,15 @@
 // hw and be dropped as a duplicate: lost. So for HOLD_MS after a failure, batches of that stream
 // starting past its hw are answered retryable too, until the failed one is written.
 //
+// Reordering after a failover: a batch flagged rerouted (its sender moved the stream to another
+// relay, which may still hold acknowledged batches of it) that starts past the stream's hw is
+// *parked*: not written, its router slot given back, its ACK withheld. Later batches of the
+// stream park behind it. When the missing range arrives through the other path and is written,
+// the parked batches follow in order. After reorder_wait_ms they are written anyway, and the range
+// they skipped becomes a *hole*: kept (in the journal) below hw, so that its batches, when they come
+// at last, are still written, once, after the newer lines. Parked batches are bounded by the
+// senders' windows (they are unacknowledged).
+//
 // The hw map is bounded: streams idle for STREAM_IDLE_MS are dropped at compaction, and past
 // max_tracked_streams the least recently written stream is evicted (counted): a resend of it would
 // be written again. The map's insertion order is the eviction order (re-inserted on every write).
@@ -34,9 +43,9 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Batch } from '../../core/batch.js';
 import type { ComponentContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
+import { Batch, compact } from '../../core/batch.js';
 import { DELIVERED, rejected, retryable, type Outcome } from '../../core/outcome.js';
 import { streamKey } from '../../core/stream.js';
 import { confinePath, sanitizePathComponent } from '../../util/path-sanitize.js';
@@ -44,7 +53,8 @@ import { recordFields } from '../../codec/syslog/parse.js';
 import type { RecordFields } from '../../core/records.js';
 import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, type BatchLines, type LineFormat } from './format.js';
 import { FileHandles, type FileModes, type OpenFile } from './handles.js';
-import { Journal, type FileMark, type SnapEntry, type StreamMark } from './journal.js';
+import { Journal, type CommitEntry, type FileMark, type SnapEntry, type StreamMark } from './journal.js';
+import { addHole, overlapsHoles, inHoles, subtractRange } from './holes.js';
 import { groupRecordPaths, renderTemplate, type CompiledTemplate } from './path-template.js';
 import { recoverPending, undoAppend } from './recover.js';
 
@@ -55,6 +65,8 @@ export interface FileRoute {
   readonly path: CompiledTemplate;
   readonly line: LineFormat;
   readonly fsync: boolean;
+  /** How long a rerouted batch waits for the range before it (reorder_wait_ms); 0: not at all. */
+  readonly reorderWaitMs: number;
   readonly modes: FileModes;
 }
 
@@ -80,15 +92,31 @@ export const HOLD_MS = 60_000;
 export const STREAM_IDLE_MS = 30 * 24 * 3600 * 1000;
 /** Default of max_tracked_streams: streams whose hw is kept (the least recently written go first). */
 export const MAX_TRACKED_STREAMS = 100_000;
+/** Holes remembered per stream; past it the oldest is forgotten (its lines, if they come, are dropped as duplicates). */
+export const MAX_HOLES = 64;
 /** A cycle takes queued batches up to this many bytes (at least one batch). */
 const MAX_CYCLE_BYTES = 64 * 1024 * 1024;
 
 interface Pending {
   readonly route: FileRoute;
-  readonly batch: Batch;
+  /** The batch; for one that fills holes, only its records in the holes or past hw (see _fillHoles). */
+  batch: Batch;
   readonly key: string;
   readonly resolve: (o: Outcome) => void;
   outcome: Outcome | undefined;
+  /** The router's slot release (given back when the batch is parked). */
+  readonly yieldSlot: (() => void) | undefined;
+  /** Released by a reorder timeout: the range it skips becomes a hole. */
+  skipsGap: boolean;
+  /** Fills holes: its records are written whatever the hw; the stream's holes become these. */
+  fills: readonly number[] | undefined;
+}
+
+/** Batches of one stream parked until the range before them arrives, ascending by offset. */
+interface Wait {
+  readonly since: number;
+  readonly deadline: number;
+  readonly parked: Pending[];
 }
 
 /** One batch's share of a file in a cycle. */
@@ -170,6 +198,10 @@ export class WriterCore {
   private readonly _journal: Journal;
   private readonly _streams: Map<string, StreamMark>;
   private readonly _holds = new Map<string, { from: number; until: number }>();
+  private readonly _waits = new Map<string, Wait>();
+  private _waitTimer: NodeJS.Timeout | undefined = undefined;
+  /** The items of the cycle that runs now (a new batch contiguous with one of them need not park). */
+  private _cycleItems: readonly Pending[] = [];
   private readonly _handles: FileHandles;
   private _queue: Pending[] = [];
   private _running: Promise<void> | undefined = undefined;
@@ -242,11 +274,43 @@ export class WriterCore {
     return this._streams.get(streamKey(origin, stream))?.hw;
   }
 
-  submit(route: FileRoute, batch: Batch): Promise<Outcome> {
+  /** Holes of a stream (flat [start, end) pairs) (for tests and status). */
+  holes(origin: string, stream: string): readonly number[] {
+    return this._streams.get(streamKey(origin, stream))?.holes ?? [];
+  }
+
+  /** Batches parked, waiting for the range before them (for tests and status). */
+  get parked(): number {
+    let n = 0;
+    for (const w of this._waits.values()) n += w.parked.length;
+    return n;
+  }
+
+  submit(route: FileRoute, batch: Batch, yieldSlot?: () => void): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
-      this._queue.push({ route, batch, key: streamKey(batch.pos.origin, batch.pos.stream), resolve, outcome: undefined });
+      const key = streamKey(batch.pos.origin, batch.pos.stream);
+      const it: Pending = { route, batch, key, resolve, outcome: undefined, yieldSlot, skipsGap: false, fills: undefined };
+      if (this._mustWait(it)) {
+        this._park(it);
+        return;
+      }
+      this._queue.push(it);
       this._kick();
     });
+  }
+
+  /** Answers every parked batch of `route` (all: undefined) retryable (its instance closes; the senders resend). */
+  unpark(route: FileRoute | undefined): void {
+    const e = new LogshipError('LS_SHUTDOWN', 'file destination is closing; the batch waited for earlier ones and will be resent');
+    const answered: Pending[] = [];
+    for (const [k, w] of [...this._waits]) {
+      const keep = w.parked.filter((it) => route !== undefined && it.route !== route);
+      for (const it of w.parked) if (!keep.includes(it)) answered.push(it);
+      w.parked.splice(0, w.parked.length, ...keep);
+      if (keep.length === 0) this._waits.delete(k);
+    }
+    this._armWaitTimer();
+    for (const it of answered) it.resolve(retryable(e));
   }
 
   /** Resolves once the queue is empty and no cycle runs. */
@@ -256,6 +320,7 @@ export class WriterCore {
 
   /** Finishes queued work, closes files and the journal. */
   async close(): Promise<void> {
+    this.unpark(undefined);
     await this.drain();
     await this._handles.closeAll();
     await this._journal.close().catch(() => undefined);
@@ -282,6 +347,7 @@ export class WriterCore {
         n++;
       }
       const items = this._queue.splice(0, n);
+      this._cycleItems = items;
       try {
         await this._cycle(items);
       } catch (err) {
@@ -290,7 +356,9 @@ export class WriterCore {
         this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'cycle' });
         for (const it of items) it.outcome ??= retryable(e);
       }
+      this._cycleItems = [];
       for (const it of items) it.resolve(it.outcome ?? retryable(new LogshipError('LS_INTERNAL', 'file destination: batch left without outcome')));
+      if (this._waits.size > 0) this._releaseFilled();
       if (this._journal.bytes - this._journal.snapshotBytes > (this._hooks.compactBytes ?? COMPACT_BYTES)) {
         try {
           await this._compact();
@@ -313,18 +381,141 @@ export class WriterCore {
     const streams: SnapEntry[] = [];
     for (const [k, m] of this._streams) {
       if (now - m.lastMs > STREAM_IDLE_MS) this._streams.delete(k);
-      else streams.push([k, m.hw, m.lastMs]);
+      else streams.push(m.holes === undefined ? [k, m.hw, m.lastMs] : [k, m.hw, m.lastMs, m.holes]);
     }
     await this._journal.compact(this._seq, streams, this._fsync);
   }
 
-  /** Publishes a stream's new hw, as most recently written. */
-  private _publish(k: string, v: number, now: number): void {
+  /** Publishes a stream's new hw (and holes, when they changed), as most recently written. */
+  private _publish(k: string, v: number, now: number, holes: readonly number[] | undefined): void {
     const m = this._streams.get(k);
     this._streams.delete(k);
-    this._streams.set(k, { hw: m === undefined ? v : Math.max(m.hw, v), lastMs: now });
-    const h = this._holds.get(k);
-    if (h !== undefined && v >= h.from) this._holds.delete(k);
+    const mark: StreamMark = { hw: m === undefined ? v : Math.max(m.hw, v), lastMs: now };
+    const h = holes ?? m?.holes;
+    if (h !== undefined && h.length > 0) mark.holes = h;
+    this._streams.set(k, mark);
+    const held = this._holds.get(k);
+    if (held !== undefined && v >= held.from) this._holds.delete(k);
+  }
+
+  // ---- reordering after a failover (parked batches and holes) -------------------------------
+
+  /**
+   * Whether a new batch must wait: it is flagged rerouted, or its stream already waits, and it
+   * starts past everything written or about to be written of its stream.
+   */
+  private _mustWait(it: Pending): boolean {
+    if (!this._waits.has(it.key) && (!it.batch.rerouted || it.route.reorderWaitMs === 0)) return false;
+    const hw = this._streams.get(it.key)?.hw;
+    if (hw === undefined) return false; // a stream not written yet: nothing to wait for
+    let end = hw;
+    for (const q of this._cycleItems) if (q.key === it.key && q.batch.endOffset > end) end = q.batch.endOffset;
+    for (const q of this._queue) if (q.key === it.key && q.batch.endOffset > end) end = q.batch.endOffset;
+    return it.batch.pos.offset > end;
+  }
+
+  private _park(it: Pending): void {
+    const now = Date.now();
+    let w = this._waits.get(it.key);
+    if (w === undefined) {
+      w = { since: now, deadline: now + it.route.reorderWaitMs, parked: [] };
+      this._waits.set(it.key, w);
+      this._ctx.telemetry.emit('file_dest_reorder_wait', {
+        origin: it.batch.pos.origin,
+        stream: it.batch.pos.stream,
+        expected_offset: this._streams.get(it.key)?.hw,
+        offset: it.batch.pos.offset,
+        wait_ms: it.route.reorderWaitMs,
+      });
+      this._armWaitTimer();
+    }
+    // Ascending by offset; equal offsets keep their arrival order.
+    const p = w.parked;
+    let i = p.length;
+    while (i > 0 && p[i - 1]!.batch.pos.offset > it.batch.pos.offset) i--;
+    p.splice(i, 0, it);
+    it.yieldSlot?.();
+  }
+
+  /** After a cycle: a stream whose hw reached its first parked batch releases it and those that follow on. */
+  private _releaseFilled(): void {
+    let released = false;
+    for (const [k, w] of this._waits) {
+      const hw = this._streams.get(k)?.hw;
+      if (hw === undefined || w.parked[0]!.batch.pos.offset > hw) continue;
+      let end = hw;
+      let n = 0;
+      while (n < w.parked.length && w.parked[n]!.batch.pos.offset <= end) {
+        end = Math.max(end, w.parked[n]!.batch.endOffset);
+        n++;
+      }
+      this._queue.push(...w.parked.splice(0, n));
+      released = true;
+      if (w.parked.length === 0) {
+        this._waits.delete(k);
+        const b = this._queue[this._queue.length - 1]!.batch;
+        this._ctx.telemetry.emit('file_dest_reordered', { origin: b.pos.origin, stream: b.pos.stream, waited_ms: Date.now() - w.since });
+      }
+    }
+    if (released) this._armWaitTimer();
+  }
+
+  /** Waits past their deadline: every parked batch is written, and the ranges they skip become holes. */
+  private _onWaitTimer(): void {
+    this._waitTimer = undefined;
+    const now = Date.now();
+    let released = false;
+    for (const [k, w] of this._waits) {
+      if (w.deadline > now) continue;
+      this._waits.delete(k);
+      const first = w.parked[0]!.batch;
+      this._ctx.telemetry.emit('file_dest_reorder_timeout', {
+        origin: first.pos.origin,
+        stream: first.pos.stream,
+        expected_offset: this._streams.get(k)?.hw,
+        offset: first.pos.offset,
+        waited_ms: now - w.since,
+      });
+      for (const it of w.parked) it.skipsGap = true;
+      this._queue.push(...w.parked);
+      released = true;
+    }
+    this._armWaitTimer();
+    if (released) this._kick();
+  }
+
+  private _armWaitTimer(): void {
+    if (this._waitTimer !== undefined) clearTimeout(this._waitTimer);
+    this._waitTimer = undefined;
+    let next = Number.POSITIVE_INFINITY;
+    for (const w of this._waits.values()) next = Math.min(next, w.deadline);
+    if (next === Number.POSITIVE_INFINITY) return;
+    this._waitTimer = setTimeout(() => this._onWaitTimer(), Math.max(0, next - Date.now()));
+  }
+
+  /**
+   * Plan step for a stream with holes: a batch reaching below hw into a hole keeps only its records
+   * in the holes or past hw (the rest is written already) and is written whatever the hw; the
+   * stream's holes lose the range the batch accounts for. `st` is the stream's state as the
+   * cycle's earlier batches leave it (updated here).
+   */
+  private _fillHoles(it: Pending, st: { hw: number; holes: readonly number[] }): boolean {
+    const b = it.batch;
+    const below = Math.min(b.endOffset, st.hw);
+    if (b.pos.offset >= st.hw || !overlapsHoles(st.holes, b.pos.offset, below)) return false;
+    const mask = new Uint8Array(b.count);
+    for (let i = 0; i < b.count; i++) {
+      const off = b.recordOffset(i);
+      mask[i] = off >= st.hw || inHoles(st.holes, off) ? 1 : 0;
+    }
+    const kept = compact(b, mask);
+    const dups = b.count - (kept?.count ?? 0);
+    if (dups > 0) this._ctx.telemetry.emit('file_dest_duplicates', {}, dups);
+    st.holes = subtractRange(st.holes, b.pos.offset, below);
+    it.fills = st.holes;
+    if (kept !== null) it.batch = kept;
+    else it.batch = new Batch(Buffer.alloc(0), new Uint32Array(0), b.meta, b.pos, { endOffset: b.endOffset });
+    return true;
   }
 
   /** Forgets the least recently written streams past max_tracked_streams (a resend of one is written again). */
@@ -371,9 +562,25 @@ export class WriterCore {
     const targets = new Array<Target[] | undefined>(items.length);
     const fieldsOf = new Array<RecordFields | undefined>(items.length);
     const distinct = new Map<string, FileModes>();
+    /** hw and holes of the streams with holes, as this cycle's earlier batches leave them. */
+    const filling = new Map<string, { hw: number; holes: readonly number[] }>();
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      const hw0 = this._streams.get(it.key)?.hw;
+      const m = this._streams.get(it.key);
+      if (m?.holes !== undefined || filling.has(it.key)) {
+        let st = filling.get(it.key);
+        if (st === undefined) {
+          st = { hw: m!.hw, holes: m!.holes! };
+          filling.set(it.key, st);
+        }
+        const fills = this._fillHoles(it, st);
+        st.hw = Math.max(st.hw, it.batch.endOffset);
+        if (fills && it.batch.count === 0) {
+          targets[i] = []; // the range is accounted for, no record to write
+          continue;
+        }
+      }
+      const hw0 = it.fills === undefined ? m?.hw : undefined;
       if (hw0 !== undefined && it.batch.endOffset <= hw0 && it.batch.data.length > 0) {
         // A resend of what is written already: no file to open, no record to parse.
         targets[i] = [];
@@ -404,6 +611,7 @@ export class WriterCore {
 
     const plans = new Map<string, FilePlan>();
     const hw = new Map<string, number>(); // provisional hw of this cycle
+    const holes = new Map<string, readonly number[]>(); // holes changed in this cycle
     const poisoned = new Set<string>();
     const stats: CycleStats = { lines: 0, bytes: 0, dups: 0 };
     for (let i = 0; i < items.length; i++) {
@@ -411,8 +619,15 @@ export class WriterCore {
       const tgts = targets[i];
       if (tgts === undefined) continue;
       const b = it.batch;
-      if (b.data.length === 0) continue; // nothing to write, nothing to remember
       const committed = hw.get(it.key) ?? this._streams.get(it.key)?.hw;
+      if (b.data.length === 0) {
+        // Nothing to write; a batch that fills holes (its records all written or filtered) still shrinks them.
+        if (it.fills !== undefined && !poisoned.has(it.key)) {
+          holes.set(it.key, it.fills);
+          hw.set(it.key, Math.max(committed ?? 0, b.endOffset));
+        }
+        continue;
+      }
       if (poisoned.has(it.key)) {
         it.outcome = retryable(new LogshipError('LS_FILE_WRITE', 'file destination: an earlier batch of this stream failed in the same cycle'));
         continue;
@@ -440,13 +655,26 @@ export class WriterCore {
       }
       let first = 0;
       let from = 0;
-      if (committed !== undefined) {
+      if (it.fills !== undefined) {
+        // Its records are the ones to write (in holes or past hw): no dedupe against hw.
+        holes.set(it.key, it.fills);
+        hw.set(it.key, Math.max(committed ?? 0, b.endOffset));
+        let late = 0;
+        while (late < b.count && b.recordOffset(late) < (committed ?? 0)) late++;
+        if (late > 0) this._ctx.telemetry.emit('file_dest_late_lines', { origin: b.pos.origin, stream: b.pos.stream }, late);
+      } else if (committed !== undefined) {
         if (b.endOffset <= committed) {
           stats.dups += b.count;
           continue;
         }
         if (b.pos.offset > committed) {
           this._ctx.telemetry.emit('file_dest_gap', { origin: b.pos.origin, stream: b.pos.stream, expected_offset: committed, offset: b.pos.offset });
+          if (it.skipsGap) {
+            // Waited for in vain: the skipped range is still on its way; remember it, to write it when it comes.
+            const h = addHole(holes.get(it.key) ?? this._streams.get(it.key)?.holes ?? [], committed, b.pos.offset, MAX_HOLES);
+            if (h.dropped > 0) this._ctx.telemetry.emit('file_dest_holes_dropped', { origin: b.pos.origin, stream: b.pos.stream }, h.dropped);
+            holes.set(it.key, h.holes);
+          }
         } else {
           // Records ending at or before hw were written; one straddling hw is written from hw on.
           // Offsets are per record (batch.recordOffset): a compacted batch's records are not contiguous.
@@ -462,7 +690,7 @@ export class WriterCore {
           stats.dups += first;
         }
       }
-      hw.set(it.key, b.endOffset);
+      if (it.fills === undefined) hw.set(it.key, b.endOffset);
       if (first >= b.count) continue;
       const fields = fieldsOf[i];
       const lines = fields === undefined ? renderLines(it.route.line, b.meta) : undefined;
@@ -533,7 +761,10 @@ export class WriterCore {
     }
 
     // 4. COMMIT
-    const streams: [string, number][] = [...hw];
+    const streams: CommitEntry[] = [...hw].map(([k, v]): CommitEntry => {
+      const h = holes.get(k);
+      return h === undefined ? [k, v] : [k, v, h];
+    });
     const committed = await this._journal.append(
       { t: 'commit', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length })), streams, ms: now },
       sync,
@@ -546,7 +777,7 @@ export class WriterCore {
     }
 
     // 5. publish the new hw: in the journal, and maybe durable (replay and memory agree either way).
-    for (const [k, v] of streams) this._publish(k, v, now);
+    for (const [k, v] of hw) this._publish(k, v, now, holes.get(k));
     this._evict();
     if (committed.kind === 'written') {
       // The COMMIT's fdatasync failed. Cutting the data back would leave a COMMIT that a restart

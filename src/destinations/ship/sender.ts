@@ -12,7 +12,7 @@
 //                 and in order, to the open lanes.
 
 import { DEFAULT_MAX_FRAME_BYTES } from '../../codec/framing/length-prefixed.js';
-import { PROTOCOL_VERSION, ShipBatchDecoder, ShipBatchEncoder, type Ack, type Hello } from '../../codec/ship/index.js';
+import { markRerouted, PROTOCOL_VERSION, ShipBatchDecoder, ShipBatchEncoder, type Ack, type Hello } from '../../codec/ship/index.js';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Destination } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
@@ -54,7 +54,12 @@ interface Lane {
   readonly queue: InflightQueue;
   /** Set while a connection is open (WELCOME received, backlog resent). */
   conn: UpstreamConnection | null;
+  /** The path of the open connection: the upstream's index and its peer's node name (from WELCOME). */
+  peer: string;
 }
+
+/** Streams whose last acknowledging peer is remembered (the least recently acked are forgotten). */
+const MAX_REMEMBERED_STREAMS = 65_536;
 
 interface Dialled {
   readonly conn: UpstreamConnection;
@@ -84,6 +89,13 @@ export class ShipSender implements Destination {
   private _wake: (() => void) | null;
   /** Called after every ACK that settled something (a failback waits for its old connection's ACKs). */
   private _onProgress: (() => void) | null;
+  /**
+   * Per stream, the path (upstream and peer node name) that acknowledged its latest batch. A batch
+   * sent another way is flagged rerouted: the previous peer (a relay) may still hold acknowledged batches of
+   * the stream that the server has not seen, and the server must wait for them (docs/protocol.md §4).
+   * A stream not in the map (new, forgotten, or after a restart) is flagged too.
+   */
+  private readonly _ackedBy = new Map<string, string>();
 
   constructor(opts: ShipOptions, internals: ShipInternals = {}) {
     this._opts = opts;
@@ -98,7 +110,7 @@ export class ShipSender implements Destination {
       const hp = parseHostPort(s, false);
       if (!hp.ok) throw new LogshipError('LS_CONFIG_INVALID', `ship destination: upstream ${hp.error}`);
       const up = upstream(hp.value.host, hp.value.port);
-      return { index, upstream: up, health: new UpstreamHealth(up, backoff), queue: new InflightQueue(), conn: null };
+      return { index, upstream: up, health: new UpstreamHealth(up, backoff), queue: new InflightQueue(), conn: null, peer: '' };
     });
     this._spread = opts.upstream_policy === 'round-robin' ? new StreamSpread(this._lanes.length) : null;
     this._home = 0;
@@ -186,6 +198,7 @@ export class ShipSender implements Destination {
       lane.queue.settleOne(entry, rejected(tooBigFor(conn, entry.frame)));
       return;
     }
+    this._flagPath(lane, entry);
     if (conn.send(entry.frame)) {
       const resent = entry.sends > 0 ? 1 : 0;
       entry.sends++;
@@ -196,8 +209,12 @@ export class ShipSender implements Destination {
   private _hooks(lane: Lane): ConnectionHooks {
     return {
       onAck: (a: Ack) => {
-        const n = lane.queue.ack(streamKey(a.origin, a.stream), a.offset, DELIVERED);
-        if (n > 0) this._onProgress?.();
+        const key = streamKey(a.origin, a.stream);
+        const n = lane.queue.ack(key, a.offset, DELIVERED);
+        if (n > 0) {
+          this._rememberPeer(key, lane.peer);
+          this._onProgress?.();
+        }
         return n;
       },
       outstanding: () => lane.queue.size,
@@ -242,6 +259,7 @@ export class ShipSender implements Destination {
   /** Make the lane's connection the one it sends on: resend its backlog in order, then take new batches. */
   private _open(lane: Lane, d: Dialled): void {
     lane.conn = d.conn;
+    lane.peer = `${lane.index}\u0000${d.peer}`;
     this._ctx!.telemetry.emit('ship_connected', { upstream: lane.upstream.label, address: d.address, peer: d.peer, pending: lane.queue.size });
     this._resend(lane, d.conn);
   }
@@ -273,12 +291,14 @@ export class ShipSender implements Destination {
     let bytes = 0;
     let resent = 0;
     const queue = lane.queue;
+    const flag = (e: Pending): void => this._flagPath(lane, e);
     function* backlog(): IterableIterator<Buffer> {
       for (const e of queue.unsettled()) {
         if (!conn.fits(e.frame)) {
           queue.settleOne(e, rejected(tooBigFor(conn, e.frame)));
           continue;
         }
+        flag(e);
         if (e.sends > 0) resent++;
         e.sends++;
         bytes += e.frame.length;
@@ -287,6 +307,19 @@ export class ShipSender implements Destination {
     }
     const batches = conn.open(backlog());
     if (batches > 0) this._countSent(bytes, batches, resent);
+  }
+
+  /** Flags the batch rerouted unless the lane's peer acknowledged the stream's latest batch. */
+  private _flagPath(lane: Lane, entry: Pending): void {
+    if (this._ackedBy.get(entry.key) !== lane.peer) markRerouted(entry.frame);
+  }
+
+  private _rememberPeer(key: string, peer: string): void {
+    const m = this._ackedBy;
+    if (m.get(key) === peer) return;
+    m.delete(key);
+    m.set(key, peer);
+    if (m.size > MAX_REMEMBERED_STREAMS) m.delete(m.keys().next().value!);
   }
 
   // ---- failover ----------------------------------------------------------------------------

@@ -343,3 +343,31 @@ test('round-robin: batches written before any upstream is up wait, then go out w
   assert.ok(outcomes.every((o) => o.kind === 'delivered'));
   assertCompleteInOrder(got, batches);
 });
+
+test('issue 4: after a failover the first batches of each stream to the new upstream are flagged rerouted; once it acknowledged a stream, its next ones are not', async (t) => {
+  const got: Received[] = [];
+  // Both listeners call themselves server-1: the path is told apart by the upstream too.
+  const a = await startListener(t, recorder(got, 'a'), 0, '127.0.0.1');
+  const b = await startListener(t, recorder(got, 'b'), 0, '127.0.0.2');
+  const { dest } = await startSender(t, [`127.0.0.1:${a.listener.port}`, `127.0.0.2:${b.listener.port}`], { window: 4, failback_after_ms: 600_000 });
+  const streams = ['f1', 'f2'];
+  const off = new Map(streams.map((s) => [s, 0]));
+  const flags = (at: string, s: string): boolean[] => got.filter((r) => r.at === at && r.stream === s).map((r) => r.rerouted);
+
+  const phase1 = makeBatches(40, streams, 5, off);
+  assert.ok((await writeAll(dest, phase1, 10_000)).outcomes.every((o) => o.kind === 'delivered'));
+  for (const s of streams) {
+    const f = flags('a', s);
+    assert.equal(f[0], true, `${s}: the first batch after the start is flagged (the path before is unknown)`);
+    assert.deepEqual(f.slice(-10), Array(10).fill(false), `${s}: acknowledged by A, its later batches are not flagged: ${f.join(',')}`);
+  }
+  await a.listener.stop();
+  const phase2 = makeBatches(40, streams, 5, off);
+  assert.ok((await writeAll(dest, phase2, 10_000)).outcomes.every((o) => o.kind === 'delivered'));
+  assertCompleteInOrder(got, [...phase1, ...phase2]);
+  for (const s of streams) {
+    const f = flags('b', s);
+    assert.equal(f[0], true, `${s}: the first batch through B is flagged`);
+    assert.deepEqual(f.slice(-10), Array(10).fill(false), `${s}: acknowledged by B, its later batches are not flagged: ${f.join(',')}`);
+  }
+});

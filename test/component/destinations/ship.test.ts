@@ -107,7 +107,7 @@ test('1000 batches over 3 streams are all delivered once, each write resolving o
 test('a listener stopped and restarted on the same port mid-stream: every batch delivered, none missing, order kept', async (t) => {
   const got: Received[] = [];
   const slowRecorder = async (b: Batch): Promise<void> => {
-    got.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString(), at: 'in' });
+    got.push({ stream: b.pos.stream, offset: b.pos.offset, end: b.endOffset, data: b.data.toString(), at: 'in', rerouted: b.rerouted });
     setImmediate(() => b.settle(DELIVERED));
     await sleep(1); // a little backpressure so that frames are still queued when the listener stops
   };
@@ -296,7 +296,7 @@ test('options: defaults, window as maxInFlight, bad upstreams rejected at config
 });
 
 test('issue 3: compacted syslog batches keep format, record offsets and end offset end to end; ACKs cover the whole range', async (t) => {
-  const { compact } = await import('../../../src/pipeline/router.js');
+  const { compact } = await import('../../../src/core/batch.js');
   const got: Batch[] = [];
   const { listener } = await startListener(t, (b) => {
     got.push(b);

@@ -16,7 +16,7 @@ import { LogshipError } from '../../../src/core/errors.js';
 import type { Outcome } from '../../../src/core/outcome.js';
 import { RECORD_FLAG } from '../../../src/core/records.js';
 import { CLOSE_GRACE_MS, syslogDestination, syslogDestinationOptions, type SyslogSender } from '../../../src/destinations/syslog/index.js';
-import { compact } from '../../../src/pipeline/router.js';
+import { compact } from '../../../src/core/batch.js';
 import { testContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';

@@ -15,6 +15,7 @@ import {
   encodeRefused,
   encodeWelcome,
   FRAME_TYPE,
+  markRerouted,
   PROTOCOL_VERSION,
   ShipBatchDecoder,
   ShipBatchEncoder,
@@ -262,7 +263,7 @@ test('a zstd bomb cannot allocate more than the announced (and bounded) payload'
 
 test('unknown flags, out-of-range codes and offsets over 2^53 are invalid', () => {
   const p = payloadOf([2], 'a\n');
-  expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0x10, payloadLen: p.length, payload: p })));
+  expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0x20, payloadLen: p.length, payload: p })));
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0x80, payloadLen: p.length, payload: p })));
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0, facility: 24, payloadLen: p.length, payload: p })));
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 1, flags: 0, severity: 8, payloadLen: p.length, payload: p })));
@@ -390,7 +391,7 @@ test('issue 3: a compacted batch keeps its record offsets and end offset (raw an
 });
 
 test('issue 3: a core Batch (from the router) round-trips with its extras, big offsets and big gaps', async () => {
-  const { compact } = await import('../../../../src/pipeline/router.js');
+  const { compact } = await import('../../../../src/core/batch.js');
   const enc = new ShipBatchEncoder({ compressionLevel: 3 });
   const data = Buffer.from('keep-0\ndrop-1\nkeep-2\ndrop-3\ndrop-4\nkeep-5\n');
   const b = new Batch(data, indexLines(data), { host: 'h', program: 'p', facility: 1, severity: 5, timeMs: 1, format: 'syslog' }, { origin: 'o', stream: 's', offset: 2 ** 40 });
@@ -481,4 +482,25 @@ test('issue 3: hand-built record offsets decode; malformed ones are invalid', ()
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 0, flags: 0x08, offsetLo: 100, endOffset: 99, payloadLen: 0, payload: Buffer.alloc(0) })));
   // record offsets with a count that cannot fit one gap byte per record
   expectInvalid(() => decoder.decode(rawBatchBody({ count: 2, flags: 0x0c, endOffset: 200, payloadLen: 9, payload: Buffer.alloc(9) })));
+});
+
+test('issue 4: the rerouted flag (0x10) round-trips from a batch, or set in an encoded frame by markRerouted; absent stays absent', () => {
+  for (const level of [0, 3]) {
+    const enc = new ShipBatchEncoder({ compressionLevel: level });
+    const plain = enc.encode(sampleBatch(7, 'origin-ü', 'stream-42', 2 ** 40));
+    const p = roundTrip(plain);
+    assert.ok(p.type === 'batch' && p.batch.extras === undefined, 'no extras without the flag');
+    markRerouted(plain);
+    const marked = roundTrip(plain);
+    assert.ok(marked.type === 'batch');
+    assert.equal(marked.batch.extras?.rerouted, true);
+    assertBatchEqual(marked, sampleBatch(7, 'origin-ü', 'stream-42', 2 ** 40));
+    // From a batch that carries it (a relay forwarding what it received rerouted), with other extras too.
+    const c = { ...compacted(sampleBatch(20), [1, 4, 19]), rerouted: true };
+    const f = roundTrip(enc.encode(c));
+    assertExtrasEqual(f, c);
+    assert.ok(f.type === 'batch' && f.batch.extras?.rerouted === true);
+    const b = new Batch(f.batch.data, f.batch.ends, f.batch.meta, f.batch.pos, f.batch.extras);
+    assert.equal(b.rerouted, true);
+  }
 });

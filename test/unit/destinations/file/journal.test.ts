@@ -155,3 +155,22 @@ test('review hw-growth: a zero-filled tail (file extended, never written) is a t
   assert.equal(r.records, 3);
   assert.equal(r.streams.get('b\u0000t')!.hw, 7);
 });
+
+test('issue 4: holes replay from snapshots and commits: a commit entry with holes replaces them ([] clears), one without keeps them', () => {
+  const k = 'a\u0000s';
+  const seq: JournalRecord[] = [
+    { t: 'snap', v: 1, seq: 1, streams: [[k, 100, 1, [10, 20]], ['b\u0000t', 5, 1]] },
+    { t: 'commit', seq: 2, files: [], streams: [[k, 150]], ms: 2 },
+  ];
+  const buf = (rs: JournalRecord[]) => Buffer.concat(rs.map((r) => encodeRecord(r)));
+  let r = replay(buf(seq), 'j');
+  assert.deepEqual(r.streams.get(k), { hw: 150, lastMs: 2, holes: [10, 20] });
+  assert.deepEqual(r.streams.get('b\u0000t'), { hw: 5, lastMs: 1 });
+  r = replay(buf([...seq, { t: 'commit', seq: 3, files: [], streams: [[k, 200, [10, 12, 150, 180]]], ms: 3 }]), 'j');
+  assert.deepEqual(r.streams.get(k), { hw: 200, lastMs: 3, holes: [10, 12, 150, 180] });
+  r = replay(buf([...seq, { t: 'commit', seq: 3, files: [], streams: [[k, 150, []]], ms: 3 }]), 'j');
+  assert.deepEqual(r.streams.get(k), { hw: 150, lastMs: 3 });
+  // Holes that are not pairs of numbers are not a journal record of this version.
+  const bad = { t: 'commit', seq: 3, files: [], streams: [[k, 150, [1]]], ms: 3 } as unknown as JournalRecord;
+  assert.throws(() => replay(buf([...seq, bad, { t: 'begin', seq: 4, files: [] }]), 'j'), /not a journal record/);
+});
