@@ -33,6 +33,17 @@ export const spoolOptions = z
         'fdatasync each group of appended batches before they count as received (one sync covers every batch waiting for it). ' +
           'false: a batch counts as received once written; a host crash may lose the last ones, a process crash does not.',
       ),
+    fsync_interval_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(0)
+      .describe(
+        'With fsync: false, fdatasync the segment being written at most this long after a batch was written to it (like Vector\'s ' +
+          'disk buffer), so a host crash loses at most the last fsync_interval_ms of batches. 0: never (the kernel writes back). ' +
+          'Needs fsync: false (fsync: true syncs every batch before it counts as received).',
+      ),
     segment_bytes: z
       .number()
       .int()
@@ -43,6 +54,13 @@ export const spoolOptions = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    if (o.fsync && o.fsync_interval_ms > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fsync_interval_ms'],
+        message: 'fsync_interval_ms needs fsync: false (fsync: true already syncs every batch before it counts as received)',
+      });
+    }
     if (o.segment_bytes * 4 > o.max_bytes) {
       ctx.addIssue({
         code: 'custom',

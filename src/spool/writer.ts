@@ -77,6 +77,10 @@ export class SpoolWriter {
   private _pumpTask: Promise<void> | null;
   private _pumpAgain: boolean;
   private _rollRequested: boolean;
+  /** fsync_interval_ms: the open segment has unsynced records; the timer asks the loop to sync it. */
+  private _dirty: boolean;
+  private _syncRequested: boolean;
+  private _syncTimer: NodeJS.Timeout | undefined;
   private _closed: boolean;
   private _blocking: boolean;
   private readonly _stats: { appendedRecords: number; appendedBatches: number; droppedRecords: number; droppedBatches: number; syncs: number };
@@ -96,6 +100,9 @@ export class SpoolWriter {
     this._pumpTask = null;
     this._pumpAgain = false;
     this._rollRequested = false;
+    this._dirty = false;
+    this._syncRequested = false;
+    this._syncTimer = undefined;
     this._closed = false;
     this._blocking = false;
     this._stats = { appendedRecords: 0, appendedBatches: 0, droppedRecords, droppedBatches: 0, syncs: 0 };
@@ -157,6 +164,8 @@ export class SpoolWriter {
       await this._pumpTask;
       await this._loop;
     }
+    clearTimeout(this._syncTimer);
+    this._syncTimer = undefined;
     await this._seal();
   }
 
@@ -182,13 +191,18 @@ export class SpoolWriter {
     if (this._loop !== null) return;
     this._loop = this._run().then(() => {
       this._loop = null;
-      if (this._queue.length > 0 || this._rollRequested) this._kick();
+      if (this._queue.length > 0 || this._rollRequested || this._syncRequested) this._kick();
     });
   }
 
   /** The write loop: one group per turn. Never rejects: failures settle the group's batches. */
   private async _run(): Promise<void> {
-    while (this._queue.length > 0 || this._rollRequested) {
+    while (this._queue.length > 0 || this._rollRequested || this._syncRequested) {
+      if (this._syncRequested) {
+        this._syncRequested = false;
+        await this._syncDirty();
+        continue;
+      }
       if (this._rollRequested) {
         this._rollRequested = false;
         await this._seal();
@@ -225,6 +239,13 @@ export class SpoolWriter {
         if (this._opts.fsync) {
           await cur.fh.datasync();
           this._stats.syncs++;
+        } else if (this._opts.fsync_interval_ms > 0) {
+          this._dirty = true;
+          this._syncTimer ??= setTimeout(() => {
+            this._syncTimer = undefined;
+            this._syncRequested = true;
+            this._kick();
+          }, this._opts.fsync_interval_ms);
         }
       } catch (err) {
         this._fail(group, err);
@@ -283,7 +304,7 @@ export class SpoolWriter {
     try {
       fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
       await writeFully(fh, SEGMENT_MAGIC, 0);
-      if (this._opts.fsync) {
+      if (this._opts.fsync || this._opts.fsync_interval_ms > 0) {
         await fh.datasync();
         await syncDir(this._segments.dir);
       }
@@ -299,9 +320,25 @@ export class SpoolWriter {
   }
 
   /** Closes the open segment: it never grows again. */
+  /** fsync_interval_ms: sync the open segment if records were written to it since its last sync. */
+  private async _syncDirty(): Promise<void> {
+    const cur = this._current;
+    if (cur === null || !this._dirty) return;
+    this._dirty = false;
+    try {
+      await cur.fh.datasync();
+      this._stats.syncs++;
+    } catch (err) {
+      // The batches were acknowledged already; a host crash may now lose them. Say so.
+      const e = new LogshipError('LS_SPOOL_WRITE', `cannot sync the spool segment in ${this._segments.dir}: ${(err as Error).message}`, { cause: err });
+      this._telemetry.emit('spool_write_error', { err: e, batches: 0, lines: 0 });
+    }
+  }
+
   private async _seal(): Promise<void> {
     const cur = this._current;
     if (cur === null) return;
+    await this._syncDirty();
     this._current = null;
     cur.seg.sealed = true;
     await cur.fh.close().catch(() => undefined);

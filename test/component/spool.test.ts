@@ -116,6 +116,31 @@ test('group commit: one fdatasync covers every append waiting for it', async (t)
   assert.ok(syncs >= 1 && syncs <= 30, `300 concurrent appends took ${syncs} syncs`);
 });
 
+test('fsync: false with fsync_interval_ms: batches count as received once written; the segment is synced within the interval, once per quiet spell', async (t) => {
+  const dir = await tmpDir(t);
+  const { spool } = await openSpool(t, dir, { fsync: false, fsync_interval_ms: 100 });
+  const batches = Array.from({ length: 50 }, (_, i) => spoolBatch('s', i * 1000, i));
+  for (const b of batches) await spool.append(b);
+  for (const b of batches) assert.equal((await b.settled).kind, 'delivered');
+  assert.equal(spool.stats.syncs, 0, 'not synced before counting as received');
+  await waitFor('synced within the interval', () => spool.stats.syncs === 1, 2000);
+  await sleep(300);
+  assert.equal(spool.stats.syncs, 1, 'nothing new written: no further sync');
+  await spool.append(spoolBatch('s', 50_000, 50));
+  await waitFor('the new write synced too', () => spool.stats.syncs === 2, 2000);
+  // Without an interval, fsync: false never syncs.
+  const other = await openSpool(t, await tmpDir(t), { fsync: false });
+  for (let i = 0; i < 5; i++) await other.spool.append(spoolBatch('s', i * 1000, i));
+  await sleep(200);
+  assert.equal(other.spool.stats.syncs, 0);
+});
+
+test('fsync_interval_ms with fsync: true is a config error naming the key', () => {
+  const r = spoolOptions.safeParse({ fsync: true, fsync_interval_ms: 500 });
+  assert.equal(r.success, false);
+  assert.deepEqual(r.error!.issues.map((i) => i.path.join('.')), ['fsync_interval_ms']);
+});
+
 test('segments roll at segment_bytes and are deleted once every batch in them is delivered', async (t) => {
   const dir = await tmpDir(t);
   const { spool } = await openSpool(t, dir, { segment_bytes: 4096, max_bytes: 1024 * 1024 });
