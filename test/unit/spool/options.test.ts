@@ -18,14 +18,14 @@ paths:
 `;
 
 test('spool options: the documented defaults', () => {
-  assert.deepEqual(spoolOptions.parse({}), { max_bytes: 1024 * 1024 * 1024, when_full: 'block', fsync: true, segment_bytes: 16 * 1024 * 1024 });
+  assert.deepEqual(spoolOptions.parse({}), { max_bytes: 1024 * 1024 * 1024, when_full: 'block', fsync: true, fsync_interval_ms: 0, segment_bytes: 16 * 1024 * 1024 });
 });
 
 test('a spool on a non-file source is parsed onto the component, and the plug-in never sees it', () => {
   const r = loadConfigText('c.yaml', config('    spool:\n      max_bytes: 1048576\n      when_full: drop-oldest\n      segment_bytes: 65536'));
   assert.ok(r.ok, JSON.stringify(!r.ok && r.issues));
   const s = r.config.sources[0]!;
-  assert.deepEqual(s.spool, { max_bytes: 1048576, when_full: 'drop-oldest', fsync: true, segment_bytes: 65536 });
+  assert.deepEqual(s.spool, { max_bytes: 1048576, when_full: 'drop-oldest', fsync: true, fsync_interval_ms: 0, segment_bytes: 65536 });
   assert.equal('spool' in s.options, false);
   // `spool: {}` (or an empty `spool:`) means the defaults; no key means no spool.
   for (const empty of ['    spool: {}', '    spool:']) {
