@@ -150,3 +150,20 @@ test('issue 3: NUL and control bytes of a syslog record cannot break the file fo
   }
   assert.equal(syslogFormat('${host} ${program} ${PID} ${MESSAGE}', batchOf(evil.subarray(0, evil.indexOf(0x0a) + 1), SYSLOG_META)), 'h_st app_ p_d msg\n');
 });
+
+test('perf-hot: long and short runs are copied alike (messages, literals and names past the byte-by-byte size)', () => {
+  const long = 'm'.repeat(40) + ' middle ' + 'n'.repeat(40);
+  const host = 'h'.repeat(45);
+  const text = `<13>Nov 23 10:33:00 ${host} app[7]: ${long}\n<13>Nov 23 10:33:01 short app: a\u0000${long}\u0000z\n`;
+  const b = batchOf(text, SYSLOG_META);
+  const lit = '-'.repeat(33);
+  assert.equal(
+    syslogFormat(`\${HOUR}:\${MIN}:\${SEC}${lit}\${host}|\${MESSAGE}`, b),
+    `10:33:00${lit}${host}|${long}\n10:33:01${lit}short|a${long}z\n`,
+  );
+  // the straddled record is written from hw on, inside the long message
+  const hw = text.indexOf(' middle ');
+  assert.equal(syslogFormat('|${MESSAGE}', b, 0, hw), `| middle ${'n'.repeat(40)}\n|a${long}z\n`);
+  // plain batches: long segments and records
+  assert.equal(format(`${lit}\${MESSAGE}`, batchOf(`${long}\nx\u0000${long}\n`)), `${lit}${long}\n${lit}x${long}\n`);
+});
