@@ -155,7 +155,7 @@ export class SyslogConnection {
     if (d === null) return;
     try {
       while (d.next()) {
-        this._flow.add(d.buf, d.start, d.end, d.flags);
+        this._flow.add(d.buf, d.start, d.end, d.flags, d.stable);
         if (this._flow.backlogBytes >= CONN_BACKLOG_BYTES) {
           this._waitForRoom();
           return;
@@ -203,8 +203,8 @@ export class SyslogConnection {
     const d = this._deframer;
     if (d === null || this._failed) return;
     try {
-      while (d.next()) this._flow.add(d.buf, d.start, d.end, d.flags);
-      if (d.finish()) this._flow.add(d.buf, d.start, d.end, d.flags);
+      while (d.next()) this._flow.add(d.buf, d.start, d.end, d.flags, d.stable);
+      if (d.finish()) this._flow.add(d.buf, d.start, d.end, d.flags, d.stable);
     } catch (err) {
       this._framingError(err);
     }

@@ -88,9 +88,10 @@ export class SyslogFlow {
 
   /**
    * Add one record: bytes [start, end) of buf (terminator already removed), with the FRAME_FLAG
-   * bits the deframer set (oversize messages are counted here, once each).
+   * bits the deframer set (oversize messages are counted here, once each). `stable`: buf is never
+   * written again (a received chunk), so the record need not be copied before its batch is cut.
    */
-  add(buf: Buffer, start: number, end: number, flags: number): void {
+  add(buf: Buffer, start: number, end: number, flags: number, stable = false): void {
     if ((flags & FRAME_FLAG.OVERSIZE) !== 0) {
       this._ctx.telemetry.emit((flags & FRAME_FLAG.TRUNCATED) !== 0 ? 'syslog_message_truncated' : 'syslog_message_split', { remote: this.remote });
     }
@@ -99,7 +100,7 @@ export class SyslogFlow {
     this._backlog.bytes += n;
     this.lastAddAt = Date.now();
     // The returned promise (a full batch being pushed) is observed through backlogBytes/flush().
-    void this._batcher.add(buf, start, end);
+    void this._batcher.add(buf, start, end, stable);
   }
 
   /** Push what waits; resolves once the router has taken everything added so far. Never rejects. */
