@@ -224,6 +224,12 @@ interface LineSteps {
   readonly sdatas: number;
   readonly messages: number;
   readonly needsDate: boolean;
+  /**
+   * Steps before the first ${MESSAGE} (all of them when there is none) when those render from
+   * nothing but the record's time, host, program and PRI (no PID, MSGID, SDATA): a line whose
+   * record has the same four values as the line before starts with the same bytes, copied from it.
+   */
+  readonly prefix: number;
 }
 
 const STEPS = new WeakMap<LineFormat, LineSteps>();
@@ -264,7 +270,10 @@ function stepsOf(fmt: LineFormat): LineSteps {
       needsDate = true;
     }
   });
-  st = { codes, lits, fixed, hosts, programs, pids, msgids, sdatas, messages, needsDate };
+  let prefix = codes.indexOf(S_MESSAGE);
+  if (prefix < 0) prefix = codes.length;
+  for (let k = 0; k < prefix; k++) if (codes[k] === S_PID || codes[k] === S_MSGID || codes[k] === S_SDATA) prefix = 0;
+  st = { codes, lits, fixed, hosts, programs, pids, msgids, sdatas, messages, needsDate, prefix };
   STEPS.set(fmt, st);
   return st;
 }
@@ -434,13 +443,46 @@ export function encodeSyslogRecords(
   let programBytes: Buffer = EMPTY_BYTES;
   // One scan decides whether NUL removal is needed at all (almost never).
   const hasNul = data.indexOf(0) !== -1;
+  const prefix = st.prefix;
+  let prevAt = -1;
+  let prevLen = 0;
+  let prevT = 0;
+  let prevHost = '';
+  let prevProgram = '';
+  let prevPri = 0;
   const n = records === null ? Math.max(0, batch.count - first) : records.length;
   for (let r = 0; r < n; r++) {
     const i = records === null ? first + r : records[r]!;
     const s0 = i === 0 ? 0 : ends[i - 1]!;
     const start = i === first ? Math.max(from, s0) : s0;
-    if (needsDate) date.at(fields.timeMs[i]!);
-    for (let k = 0; k < nSteps; k++) {
+    // The line prefix of the line before, when this record renders it alike.
+    let k = 0;
+    let recording = false;
+    if (prefix > 0) {
+      const t = fields.timeMs[i]!;
+      const h = fields.host[i]!;
+      const p = fields.program[i]!;
+      const pri = fields.pri[i]!;
+      if (prevAt >= 0 && t === prevT && h === prevHost && p === prevProgram && pri === prevPri) {
+        at = repeat(out, at, prevAt, prevLen);
+        k = prefix;
+      } else if (Number.isFinite(t) && Math.abs(t) <= 8.64e15) {
+        // (a bad time renders as "now": never repeated)
+        recording = true;
+        prevAt = at;
+        prevT = t;
+        prevHost = h;
+        prevProgram = p;
+        prevPri = pri;
+      } else prevAt = -1;
+    }
+    // (a repeated prefix had the same time: the date parts are still those of this record)
+    if (k === 0 && needsDate) date.at(fields.timeMs[i]!);
+    for (; k < nSteps; k++) {
+      if (k === prefix && recording) {
+        prevLen = at - prevAt;
+        recording = false;
+      }
       switch (codes[k]) {
         case S_LIT:
           at = putAll(out, at, lits[k]!);
@@ -510,7 +552,18 @@ export function encodeSyslogRecords(
         }
       }
     }
+    if (recording) prevLen = at - prevAt;
     out[at++] = 0x0a;
   }
+  return at;
+}
+
+/** Copies the `n` bytes written at `from` to `at` (from + n <= at); returns the new end. */
+function repeat(out: Uint8Array, at: number, from: number, n: number): number {
+  if (n > SMALL_COPY) {
+    out.copyWithin(at, from, from + n);
+    return at + n;
+  }
+  for (let k = 0; k < n; k++) out[at++] = out[from + k]!;
   return at;
 }
