@@ -2,7 +2,7 @@
 // hand records to this connection's SyslogFlow, pause the socket while the router has no room.
 // A broken framing costs this connection only; nothing here throws out of an event handler.
 //
-//   'data' ─► deframer.push ─► _pump(): for each record: flow.add
+//   'data' ─► deframer.push ─► _pump(): flow.addFrom (each record, until the backlog bound)
 //                               backlog ≥ bound? pause socket; flow.flush() resolves → resume, _pump()
 //   'end'/'close' ─► the rest of what was received (whole records, then the unterminated last
 //                    message) ─► flow.close() (flushes)
@@ -154,13 +154,7 @@ export class SyslogConnection {
     const d = this._deframer;
     if (d === null) return;
     try {
-      while (d.next()) {
-        this._flow.add(d.buf, d.start, d.end, d.flags, d.stable);
-        if (this._flow.backlogBytes >= CONN_BACKLOG_BYTES) {
-          this._waitForRoom();
-          return;
-        }
-      }
+      if (this._flow.addFrom(d, CONN_BACKLOG_BYTES)) this._waitForRoom();
     } catch (err) {
       this._framingError(err);
     }

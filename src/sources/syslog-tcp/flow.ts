@@ -22,7 +22,7 @@
 
 import type { Batch, BatchMeta } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
-import { FRAME_FLAG } from '../../codec/framing/newline.js';
+import { FRAME_FLAG, type RecordDeframer } from '../../codec/framing/newline.js';
 import { countMalformed, recordFields } from '../../codec/syslog/parse.js';
 import { RecordBatcher } from '../common/record-batcher.js';
 
@@ -92,13 +92,31 @@ export class SyslogFlow {
    * written again (a received chunk), so the record need not be copied before its batch is cut.
    */
   add(buf: Buffer, start: number, end: number, flags: number, stable = false): void {
+    this.lastAddAt = Date.now();
+    this._take(buf, start, end, flags, stable);
+  }
+
+  /**
+   * Add every whole record the deframer has, as add() does, until this flow's backlog reaches
+   * `bound`: then returns true (the caller pauses its input), else false (all taken). One clock
+   * read for the lot. The deframer throws as its next() does (broken framing).
+   */
+  addFrom(d: RecordDeframer, bound: number): boolean {
+    this.lastAddAt = Date.now();
+    while (d.next()) {
+      this._take(d.buf, d.start, d.end, d.flags, d.stable);
+      if (this._own >= bound) return true;
+    }
+    return false;
+  }
+
+  private _take(buf: Buffer, start: number, end: number, flags: number, stable: boolean): void {
     if ((flags & FRAME_FLAG.OVERSIZE) !== 0) {
       this._ctx.telemetry.emit((flags & FRAME_FLAG.TRUNCATED) !== 0 ? 'syslog_message_truncated' : 'syslog_message_split', { remote: this.remote });
     }
     const n = end - start + 1;
     this._own += n;
     this._backlog.bytes += n;
-    this.lastAddAt = Date.now();
     // The returned promise (a full batch being pushed) is observed through backlogBytes/flush().
     void this._batcher.add(buf, start, end, stable);
   }
