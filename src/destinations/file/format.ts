@@ -382,32 +382,29 @@ function textEndOf(data: Buffer, ends: Uint32Array, i: number, s0: number): numb
 
 /**
  * Upper bound of what encodeSyslogRecords writes for the same arguments: `records` (ascending)
- * or first..count-1 when null; record `first` is written from byte `from` on.
+ * or first..count-1 when null; record `first` is written from byte `from` on. ${PID} ${MSGID}
+ * ${SDATA} and ${MESSAGE} each write part of their record's bytes, so their bound is the records'
+ * size (one subtraction for a run of records); host and program are strings, up to 3 bytes a char.
  */
 export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields, records: readonly number[] | null, first: number, from: number): number {
   const st = stepsOf(fmt);
   const n = records === null ? Math.max(0, batch.count - first) : records.length;
+  if (n === 0) return 0;
   let total = n * st.fixed;
-  const data = batch.data;
   const ends = batch.ends;
-  const raw = fmt.raw;
-  const tokens = st.pids + st.msgids + st.sdatas;
-  for (let r = 0; r < n; r++) {
-    const i = records === null ? first + r : records[r]!;
-    if (st.hosts > 0) total += st.hosts * 3 * fields.host[i]!.length;
-    if (st.programs > 0) total += st.programs * 3 * fields.program[i]!.length;
-    if (tokens > 0) {
-      total += st.pids * Math.max(0, fields.pidEnd[i]! - fields.pidStart[i]!);
-      total += st.msgids * Math.max(0, fields.msgidEnd[i]! - fields.msgidStart[i]!);
-      total += st.sdatas * Math.max(0, fields.sdEnd[i]! - fields.sdStart[i]!);
-    }
-    if (st.messages > 0) {
-      const s0 = i === 0 ? 0 : ends[i - 1]!;
-      const start = i === first ? Math.max(from, s0) : s0;
-      const te = textEndOf(data, ends, i, s0);
-      const ms = raw ? start : Math.max(fields.msgStart[i]!, start);
-      const me = raw ? te : Math.min(fields.msgEnd[i]!, te);
-      total += st.messages * Math.max(0, me - ms);
+  const byteSteps = st.pids + st.msgids + st.sdatas + st.messages;
+  if (byteSteps > 0) {
+    let bytes = 0;
+    if (records === null) bytes = ends[batch.count - 1]! - batch.recordStart(first);
+    else for (const i of records) bytes += ends[i]! - batch.recordStart(i);
+    total += byteSteps * bytes;
+  }
+  if (st.hosts > 0 || st.programs > 0) {
+    const hosts = 3 * st.hosts;
+    const programs = 3 * st.programs;
+    for (let r = 0; r < n; r++) {
+      const i = records === null ? first + r : records[r]!;
+      total += hosts * fields.host[i]!.length + programs * fields.program[i]!.length;
     }
   }
   return total;

@@ -146,6 +146,8 @@ export class SyslogConnection {
       return new OctetCountingDeframer({ ...opts, allowNonTransparent: true });
     }
     this._framing = 'newline';
+    // Its records end at each LF: none can hold one.
+    this._flow.noInnerNewlines();
     return new NewlineDeframer(opts);
   }
 

@@ -13,6 +13,7 @@
 // Each record of a Batch is one line (the file destination relies on it), but an octet-counted
 // frame or a datagram may hold LF bytes: inner LFs become spaces before the batch is pushed (one
 // memchr pass per batch; the length does not change). syslog-ng's `no-multi-line` does the same.
+// An LF-framed connection's records cannot hold one: its flow skips that pass (noInnerNewlines).
 //
 // Each batch is parsed (codec/syslog) before it is pushed: batch.fields is then ready for filters,
 // templates and the syslog destination, and messages that are not syslog are counted.
@@ -48,6 +49,8 @@ export class SyslogFlow {
   private readonly _batcher: RecordBatcher;
   private readonly _backlog: Backlog;
   private _own: number;
+  /** Set when no record can hold an LF (LF-framed stream): batches skip flattenInnerNewlines. */
+  private _lfFree: boolean;
 
   constructor(ctx: SourceContext, meta: Omit<BatchMeta, 'timeMs'>, remote: string, backlog: Backlog = new Backlog()) {
     this.remote = remote;
@@ -55,6 +58,7 @@ export class SyslogFlow {
     this._ctx = ctx;
     this._backlog = backlog;
     this._own = 0;
+    this._lfFree = false;
     // The batcher pushes through this context. Its push never rejects: a rejection would break the
     // batcher's chain of pushes, and the backlog would stay counted forever.
     const counted: SourceContext = {
@@ -64,7 +68,7 @@ export class SyslogFlow {
       telemetry: ctx.telemetry,
       push: async (b: Batch) => {
         try {
-          flattenInnerNewlines(b);
+          if (!this._lfFree) flattenInnerNewlines(b);
           // Parsed once here (filters, templates and the syslog destination read the cache), which
           // also counts the messages that are not syslog.
           const malformed = countMalformed(recordFields(b));
@@ -79,6 +83,11 @@ export class SyslogFlow {
       },
     };
     this._batcher = new RecordBatcher(counted, { meta, maxBatchBytes: SYSLOG_BATCH_BYTES, maxDelayMs: SYSLOG_BATCH_DELAY_MS });
+  }
+
+  /** From now on every record added is LF-free (the stream is LF-framed): no batch needs flattening. */
+  noInnerNewlines(): void {
+    this._lfFree = true;
   }
 
   /** Bytes this flow received and the router has not taken yet. */
