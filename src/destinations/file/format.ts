@@ -167,7 +167,9 @@ export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch:
 // loop over its records and, per record, one switch per op. Bytes go straight into `out`: short
 // runs (literals, host, program, header fields, the date) byte by byte, the message with one
 // TypedArray set (a native memcpy without Buffer.copy's argument handling). No per-line strings
-// or Buffers: names and dates are encoded once and reused while they repeat.
+// or Buffers: names and dates are encoded once and reused while they repeat, and a line whose
+// record has the time, host, program and PRI of the line before copies its start from that line
+// (LineSteps.prefix).
 
 const S_LIT = 0;
 const S_HOST = 1;

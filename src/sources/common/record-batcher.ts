@@ -10,7 +10,8 @@
 // range of some Buffer. A record that the caller marks `stable` (its buffer is never written again,
 // e.g. a received socket chunk) and that is followed there by its "\n" is not copied at all: it
 // becomes a view of that buffer, and consecutive records of one chunk make one piece. Any other
-// record is copied (with a "\n" added) into a scratch buffer that is reused from batch to batch.
+// record is copied (with a "\n" added) into a scratch buffer that is reused from batch to batch,
+// or, when the batch is nothing but that buffer and mostly fills it, becomes the batch's data.
 //
 //   pieces:  [chunk A 0..65536) [scratch 0..210) [chunk B 120..65536) ...   → one Buffer at cut
 
@@ -34,6 +35,8 @@ const MAX_RECORDS = 65_536;
 export const INITIAL_BUFFER_BYTES = 4096;
 const INITIAL_RECORDS = 64;
 const LF = 0x0a;
+/** Room past maxBatchBytes in the scratch buffer, for the record that fills a batch. */
+const SCRATCH_SLACK = 16 * 1024;
 /** Runs up to this long are copied byte by byte (cheaper than a native call below it). */
 const SMALL_COPY = 32;
 
@@ -139,11 +142,19 @@ export class RecordBatcher {
       this._timer = undefined;
     }
     if (this._count === 0) return this._pushing;
-    // The one copy of the batch's bytes.
-    const data = Buffer.allocUnsafe(this._len);
-    let at = 0;
     const srcs = this._pieceSrc;
-    for (let k = 0; k < srcs.length; k++) at = put(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
+    let data: Buffer;
+    if (srcs.length === 1 && srcs[0] === this._scratch && this._pieceStart[0] === 0 && this._len * 4 >= this._scratch.length * 3) {
+      // Every record was copied into the scratch buffer, which it mostly fills: the batch takes
+      // it as it is, and the next batch gets a new one of the same size.
+      data = this._scratch.subarray(0, this._len);
+      this._scratch = Buffer.allocUnsafe(this._scratch.length);
+    } else {
+      // The one copy of the batch's bytes.
+      data = Buffer.allocUnsafe(this._len);
+      let at = 0;
+      for (let k = 0; k < srcs.length; k++) at = put(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
+    }
     const ends = this._ends.slice(0, this._count);
     const batch = new Batch(data, ends, { ...this._opts.meta, timeMs: Date.now() }, { origin: this._ctx.node.name, stream: this.stream, offset: this._offset });
     this._offset += data.length;
@@ -178,7 +189,8 @@ export class RecordBatcher {
    */
   private _reserve(n: number): void {
     if (this._scratchLen + n <= this._scratch.length) return;
-    const size = Math.max(this._scratch.length * 2, n);
+    // Doubling, but not far past a batch: a full batch then mostly fills it (see flush()).
+    const size = Math.max(Math.min(this._scratch.length * 2, this._opts.maxBatchBytes + SCRATCH_SLACK), n);
     this._scratch = Buffer.allocUnsafe(size);
     this._scratchLen = 0;
   }

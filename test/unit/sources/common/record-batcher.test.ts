@@ -126,3 +126,24 @@ test('perf-hot: the scratch buffer grows while views and copies interleave, acro
   assert.equal(got.map((b) => b.data.toString()).join(''), want.map((r) => `${r}\n`).join(''));
   for (const b of got) assert.equal(b.ends[b.count - 1], b.data.length);
 });
+
+test('perf-hot: a batch made only of copies takes the scratch buffer it fills; later batches never write into it', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  const max = 64 * 1024;
+  const rb = new RecordBatcher(ctx, { meta, maxBatchBytes: max, maxDelayMs: 1000 });
+  const want: string[] = [];
+  const src = Buffer.alloc(1000);
+  for (let i = 0; i < 400; i++) {
+    const r = `${String(i).padStart(6, '0')} ${String.fromCharCode(0x61 + (i % 26)).repeat(600 + (i % 300))}`;
+    src.write(r);
+    void rb.add(src, 0, Buffer.byteLength(r)); // not stable: src is written again right away
+    want.push(r);
+  }
+  await rb.close();
+  assert.equal(got.map((b) => b.data.toString()).join(''), want.map((r) => `${r}\n`).join(''));
+  assert.ok(
+    got.some((b) => b.data.buffer.byteLength > b.data.length && b.data.length * 4 >= b.data.buffer.byteLength * 3),
+    'a full batch of copies is handed over without another copy',
+  );
+});
