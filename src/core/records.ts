@@ -44,21 +44,35 @@ export class RecordFields {
 
   constructor(count: number) {
     this.count = count;
-    this.pri = new Uint8Array(count);
-    this.timeMs = new Float64Array(count);
-    this.tzMin = new Int16Array(count);
-    this.fracDigits = new Uint8Array(count);
+    // One backing buffer for every numeric column (a batch's records are parsed and dropped
+    // together): one allocation instead of thirteen, which matters for the GC when batches are
+    // small (many senders). Widest columns first, so each view is aligned.
+    //   | timeMs f64 | pidStart pidEnd msgidStart msgidEnd sdStart sdEnd i32 | msgStart msgEnd u32 | tzMin i16 | pri fracDigits flags u8 |
+    const ab = new ArrayBuffer(count * 45);
+    let at = 0;
+    this.timeMs = new Float64Array(ab, at, count);
+    at += count * 8;
+    const offsets = new Int32Array(ab, at, count * 6).fill(-1);
+    this.pidStart = offsets.subarray(0, count);
+    this.pidEnd = offsets.subarray(count, 2 * count);
+    this.msgidStart = offsets.subarray(2 * count, 3 * count);
+    this.msgidEnd = offsets.subarray(3 * count, 4 * count);
+    this.sdStart = offsets.subarray(4 * count, 5 * count);
+    this.sdEnd = offsets.subarray(5 * count, 6 * count);
+    at += count * 24;
+    this.msgStart = new Uint32Array(ab, at, count);
+    at += count * 4;
+    this.msgEnd = new Uint32Array(ab, at, count);
+    at += count * 4;
+    this.tzMin = new Int16Array(ab, at, count);
+    at += count * 2;
+    this.pri = new Uint8Array(ab, at, count);
+    at += count;
+    this.fracDigits = new Uint8Array(ab, at, count);
+    at += count;
+    this.flags = new Uint8Array(ab, at, count);
     this.host = new Array<string>(count).fill('');
     this.program = new Array<string>(count).fill('');
-    this.pidStart = new Int32Array(count).fill(-1);
-    this.pidEnd = new Int32Array(count).fill(-1);
-    this.msgidStart = new Int32Array(count).fill(-1);
-    this.msgidEnd = new Int32Array(count).fill(-1);
-    this.sdStart = new Int32Array(count).fill(-1);
-    this.sdEnd = new Int32Array(count).fill(-1);
-    this.msgStart = new Uint32Array(count);
-    this.msgEnd = new Uint32Array(count);
-    this.flags = new Uint8Array(count);
   }
 
   facility(i: number): number {

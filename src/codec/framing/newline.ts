@@ -92,6 +92,15 @@ export abstract class RecordDeframer {
     this._lineCut = false;
   }
 
+  /**
+   * True when the current record lies in a received chunk, which the deframer never writes (its
+   * bytes stay as they are for as long as the caller holds the chunk); false when it lies in the
+   * carry buffer, which the next record that spans chunks overwrites.
+   */
+  get stable(): boolean {
+    return this.buf !== this._carry;
+  }
+
   /** Bytes received and not yet returned (queued chunks, unread part of the current one, carry). */
   get bufferedBytes(): number {
     return this._queued + (this._chunk.length - this._pos) + this._carryLen;

@@ -15,7 +15,7 @@
 
 import { RECORD_FLAG } from '../../core/records.js';
 import { HASH_PRIME, HASH_SEED, intern, MAX_INTERN_BYTES } from './intern.js';
-import { SP, type ParseState } from './state.js';
+import { REUSE_YES, SP, type ParseState } from './state.js';
 import { parseBsdTime, parseRfc3339 } from './timestamp.js';
 
 const COLON = 0x3a;
@@ -144,5 +144,7 @@ export function parse3164(st: ParseState, p: number, e: number, i: number, flags
   const m = p < e ? readTag(st, p, e, i, false) : -1;
   f.msgStart[i] = m >= 0 ? m : p;
   f.flags[i] = flags;
+  // TIMESTAMP HOSTNAME TAG ending in SP: every byte read lies before m (see ParseState.reuse).
+  if (m > p && data[m - 1] === SP) st.reuse = REUSE_YES;
   return true;
 }

@@ -10,7 +10,7 @@
 
 import { RECORD_FLAG } from '../../core/records.js';
 import { HASH_PRIME, HASH_SEED, intern } from './intern.js';
-import { SP, type ParseState } from './state.js';
+import { REUSE_BOM, REUSE_YES, SP, type ParseState } from './state.js';
 import { parseRfc3339 } from './timestamp.js';
 
 const NIL = 0x2d; // '-'
@@ -134,7 +134,11 @@ export function parse5424(st: ParseState, p: number, e: number, i: number, flags
     f.msgStart[i] = e;
   } else if (data[q] === SP) {
     q++;
-    if (q + 3 <= e && data[q] === 0xef && data[q + 1] === 0xbb && data[q + 2] === 0xbf) q += 3;
+    // Only the BOM test reads past the header (see ParseState.reuse).
+    if (q + 3 <= e && data[q] === 0xef && data[q + 1] === 0xbb && data[q + 2] === 0xbf) {
+      q += 3;
+      st.reuse = REUSE_YES;
+    } else st.reuse = REUSE_BOM;
     f.msgStart[i] = q;
   } else return false;
   f.msgEnd[i] = e;

@@ -8,6 +8,11 @@ import { localOffsetMin, localYear, TimeScratch } from './timestamp.js';
 
 export const SP = 0x20;
 
+/** ParseState.reuse: the header cannot be taken over / can / can when no BOM follows it. */
+export const REUSE_NO = 0;
+export const REUSE_YES = 1;
+export const REUSE_BOM = 2;
+
 export class ParseState {
   readonly data: Buffer;
   readonly f: RecordFields;
@@ -21,6 +26,13 @@ export class ParseState {
   readonly nowMs: number;
   readonly nowYear: number;
   readonly t: TimeScratch;
+  /**
+   * Set by the header parsers when the record's header, data[start, msgStart), was read whole and
+   * alone: nothing past it decided the outcome except that the record goes on (parse.ts then
+   * lets the next records that start with the same bytes take the same fields). REUSE_BOM: also
+   * that no UTF-8 BOM starts the message (RFC 5424 without one).
+   */
+  reuse: number;
 
   constructor(data: Buffer, f: RecordFields, meta: BatchMeta) {
     this.data = data;
@@ -33,6 +45,7 @@ export class ParseState {
     this.nowMs = meta.timeMs;
     this.nowYear = localYear(meta.timeMs);
     this.t = new TimeScratch();
+    this.reuse = REUSE_NO;
   }
 
   /** Fills every record's host, program, PRI and time with the defaults (the parsers overwrite what a message has). */

@@ -129,125 +129,214 @@ export function encodedBound(lines: BatchLines, batch: Batch, first: number, fro
  */
 export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch: Batch, first: number, from: number): number {
   const data = batch.data;
+  const ends = batch.ends;
   const segs = lines.segs;
   const last = segs.length - 1;
   let nul = data.indexOf(0, from);
   for (let i = first; i < batch.count; i++) {
-    const s = i === first ? Math.max(from, batch.recordStart(i)) : batch.recordStart(i);
-    const e = batch.textEnd(i);
+    const s0 = i === 0 ? 0 : ends[i - 1]!;
+    const s = i === first ? Math.max(from, s0) : s0;
+    const e = textEndOf(data, ends, i, s0);
     for (let k = 0; k <= last; k++) {
-      const seg = segs[k]!;
-      if (seg.length > 0) at += seg.copy(out, at);
+      at = putAll(out, at, segs[k]!);
       if (k === last) break;
       if (s >= e) continue;
       if (nul === -1 || nul >= e) {
-        at += data.copy(out, at, s, e);
+        at = putBytes(out, at, data, s, e);
       } else {
         // Slow path: this record holds NUL bytes; copy the runs between them.
         let p = s;
         let z = nul < s ? data.indexOf(0, s) : nul;
         while (z !== -1 && z < e) {
-          if (z > p) at += data.copy(out, at, p, z);
+          at = putBytes(out, at, data, p, z);
           p = z + 1;
           z = data.indexOf(0, p);
         }
-        if (p < e) at += data.copy(out, at, p, e);
+        at = putBytes(out, at, data, p, e);
       }
     }
     out[at++] = 0x0a;
-    if (nul !== -1 && nul < batch.ends[i]!) nul = data.indexOf(0, batch.ends[i]!);
+    if (nul !== -1 && nul < ends[i]!) nul = data.indexOf(0, ends[i]!);
   }
   return at;
 }
 
 // ---- syslog batches: lines rendered per record ------------------------------------------------
+//
+// The template's ops are compiled once into small integer codes (LineSteps); a batch is then one
+// loop over its records and, per record, one switch per op. Bytes go straight into `out`: short
+// runs (literals, host, program, header fields, the date) byte by byte, the message with one
+// TypedArray set (a native memcpy without Buffer.copy's argument handling). No per-line strings
+// or Buffers: names and dates are encoded once and reused while they repeat, and a line whose
+// record has the time, host, program and PRI of the line before copies its start from that line
+// (LineSteps.prefix).
 
-const PRI_TEXT: readonly string[] = Array.from({ length: 192 }, (_, i) => String(i));
+const S_LIT = 0;
+const S_HOST = 1;
+const S_PROGRAM = 2;
+const S_FACILITY = 3;
+const S_SEVERITY = 4;
+const S_PRI = 5;
+const S_PID = 6;
+const S_MSGID = 7;
+const S_SDATA = 8;
+const S_MESSAGE = 9;
+const S_YEAR = 10;
+const S_MONTH = 11;
+const S_DAY = 12;
+const S_HOUR = 13;
+const S_MIN = 14;
+const S_SEC = 15;
+const S_ISODATE = 16;
+
+const STEP_OF: Readonly<Record<MacroName, number>> = {
+  host: S_HOST,
+  program: S_PROGRAM,
+  facility: S_FACILITY,
+  severity: S_SEVERITY,
+  PRI: S_PRI,
+  PID: S_PID,
+  MSGID: S_MSGID,
+  SDATA: S_SDATA,
+  MESSAGE: S_MESSAGE,
+  YEAR: S_YEAR,
+  MONTH: S_MONTH,
+  DAY: S_DAY,
+  HOUR: S_HOUR,
+  MIN: S_MIN,
+  SEC: S_SEC,
+  ISODATE: S_ISODATE,
+};
+
 /** Longest rendering of a date macro: ISODATE of a 6-digit signed year is 27 bytes. */
 const DATE_BOUND = 32;
 const NAME_BOUND = 16;
 
-/**
- * Calls fn(i, start) for the records to write: `records` (ascending) or first..count-1 when null;
- * `start` is `from` for record `first` (a straddled record written from hw on), else its start.
- */
-function eachRecord(batch: Batch, records: readonly number[] | null, first: number, from: number, fn: (i: number, start: number) => void): void {
-  if (records === null) {
-    for (let i = first; i < batch.count; i++) fn(i, i === first ? Math.max(from, batch.recordStart(i)) : batch.recordStart(i));
-  } else {
-    for (const i of records) fn(i, i === first ? Math.max(from, batch.recordStart(i)) : batch.recordStart(i));
-  }
+/** A line template's ops as codes, with what syslogBound needs precomputed. */
+interface LineSteps {
+  readonly codes: Uint8Array;
+  /** The literal bytes of S_LIT steps (empty for the others). */
+  readonly lits: readonly Buffer[];
+  /** Bytes every line costs whatever its record: literals, '\n', fixed bounds of the code macros and dates. */
+  readonly fixed: number;
+  readonly hosts: number;
+  readonly programs: number;
+  readonly pids: number;
+  readonly msgids: number;
+  readonly sdatas: number;
+  readonly messages: number;
+  readonly needsDate: boolean;
+  /**
+   * Steps before the first ${MESSAGE} (all of them when there is none) when those render from
+   * nothing but the record's time, host, program and PRI (no PID, MSGID, SDATA): a line whose
+   * record has the same four values as the line before starts with the same bytes, copied from it.
+   */
+  readonly prefix: number;
 }
 
-/** Start of the part of record i that ${MESSAGE} writes (raw: the whole record), from `start` on. */
-function messageStart(fmt: LineFormat, fields: RecordFields, i: number, start: number): number {
-  return fmt.raw ? start : Math.max(fields.msgStart[i]!, start);
-}
+const STEPS = new WeakMap<LineFormat, LineSteps>();
 
-/** End of that part, never past the record's text. */
-function messageEnd(fmt: LineFormat, batch: Batch, fields: RecordFields, i: number): number {
-  const end = batch.textEnd(i);
-  return fmt.raw ? end : Math.min(fields.msgEnd[i]!, end);
-}
-
-/** Upper bound of what encodeSyslogRecords writes for the same arguments. */
-export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields, records: readonly number[] | null, first: number, from: number): number {
-  let total = 0;
-  eachRecord(batch, records, first, from, (i, start) => {
-    let n = 1;
-    for (const op of fmt.ops) {
-      if (op.kind === 'literal') {
-        n += op.bytes.length;
-        continue;
-      }
-      switch (op.name) {
-        case 'host':
-          n += 3 * fields.host[i]!.length;
-          break;
-        case 'program':
-          n += 3 * fields.program[i]!.length;
-          break;
-        case 'facility':
-        case 'severity':
-          n += NAME_BOUND;
-          break;
-        case 'PRI':
-          n += 3;
-          break;
-        case 'PID':
-          n += Math.max(0, fields.pidEnd[i]! - fields.pidStart[i]!);
-          break;
-        case 'MSGID':
-          n += Math.max(0, fields.msgidEnd[i]! - fields.msgidStart[i]!);
-          break;
-        case 'SDATA':
-          n += Math.max(0, fields.sdEnd[i]! - fields.sdStart[i]!);
-          break;
-        case 'MESSAGE':
-          n += Math.max(0, messageEnd(fmt, batch, fields, i) - messageStart(fmt, fields, i, start));
-          break;
-        default:
-          n += DATE_BOUND;
-      }
+function stepsOf(fmt: LineFormat): LineSteps {
+  let st = STEPS.get(fmt);
+  if (st !== undefined) return st;
+  const codes = new Uint8Array(fmt.ops.length);
+  const lits: Buffer[] = [];
+  let fixed = 1;
+  let hosts = 0;
+  let programs = 0;
+  let pids = 0;
+  let msgids = 0;
+  let sdatas = 0;
+  let messages = 0;
+  let needsDate = false;
+  fmt.ops.forEach((op, k) => {
+    if (op.kind === 'literal') {
+      codes[k] = S_LIT;
+      lits.push(op.bytes);
+      fixed += op.bytes.length;
+      return;
     }
-    total += n;
+    const c = STEP_OF[op.name];
+    codes[k] = c;
+    lits.push(EMPTY_BYTES);
+    if (c === S_HOST) hosts++;
+    else if (c === S_PROGRAM) programs++;
+    else if (c === S_FACILITY || c === S_SEVERITY) fixed += NAME_BOUND;
+    else if (c === S_PRI) fixed += 3;
+    else if (c === S_PID) pids++;
+    else if (c === S_MSGID) msgids++;
+    else if (c === S_SDATA) sdatas++;
+    else if (c === S_MESSAGE) messages++;
+    else {
+      fixed += DATE_BOUND;
+      needsDate = true;
+    }
   });
-  return total;
+  let prefix = codes.indexOf(S_MESSAGE);
+  if (prefix < 0) prefix = codes.length;
+  for (let k = 0; k < prefix; k++) if (codes[k] === S_PID || codes[k] === S_MSGID || codes[k] === S_SDATA) prefix = 0;
+  st = { codes, lits, fixed, hosts, programs, pids, msgids, sdatas, messages, needsDate, prefix };
+  STEPS.set(fmt, st);
+  return st;
 }
 
-/** The date parts of one second, rendered once and reused while records stay in that second. */
-class SecondParts {
-  sec = Number.NaN;
-  year = '';
-  month = '';
-  day = '';
-  hour = '';
-  min = '';
-  secText = '';
-  /** "YYYY-MM-DDTHH:MM:SS" (toISOString up to the seconds). */
-  isoPrefix = '';
+const EMPTY_BYTES = Buffer.alloc(0);
+/** Runs up to this long are copied byte by byte (cheaper than a native call below it). */
+const SMALL_COPY = 32;
 
-  at(timeMs: number): number {
+/** Copies src[s, e) to out at `at`; returns the new end. */
+function putBytes(out: Uint8Array, at: number, src: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n > SMALL_COPY) {
+    out.set(new Uint8Array(src.buffer, src.byteOffset + s, n), at);
+    return at + n;
+  }
+  while (s < e) out[at++] = src[s++]!;
+  return at;
+}
+
+/** Copies all of src to out at `at`; returns the new end. */
+function putAll(out: Uint8Array, at: number, src: Uint8Array): number {
+  const n = src.length;
+  if (n > SMALL_COPY) {
+    out.set(src, at);
+    return at + n;
+  }
+  for (let k = 0; k < n; k++) out[at++] = src[k]!;
+  return at;
+}
+
+const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
+const PRI_BYTES: readonly Buffer[] = Array.from({ length: 256 }, (_, i) => latin1(String(i)));
+/** facilityName / severityName of every code a PRI byte can hold. */
+const FACILITY_BYTES: readonly Buffer[] = Array.from({ length: 32 }, (_, i) => latin1(facilityName(i)));
+const SEVERITY_BYTES: readonly Buffer[] = Array.from({ length: 8 }, (_, i) => latin1(severityName(i)));
+
+/** Sanitized, UTF-8 encoded host and program names, shared by all batches (bounded). */
+const NAME_BYTES = new Map<string, Buffer>();
+const MAX_NAME_ENTRIES = 4096;
+
+function nameBytes(v: string): Buffer {
+  let b = NAME_BYTES.get(v);
+  if (b === undefined) {
+    if (NAME_BYTES.size >= MAX_NAME_ENTRIES) NAME_BYTES.clear();
+    b = Buffer.from(sanitizeLineField(v), 'utf8');
+    NAME_BYTES.set(v, b);
+  }
+  return b;
+}
+
+/** The date parts of one second as bytes, rendered once and reused while records stay in that second. */
+class SecondBytes {
+  sec = Number.NaN;
+  year: Buffer = EMPTY_BYTES;
+  /** "YYYY-MM-DDTHH:MM:SS" (toISOString up to the seconds); MONTH…SEC are 2-byte runs at its end. */
+  iso: Buffer = EMPTY_BYTES;
+  /** Milliseconds (0–999) of the record `at` was last called for. */
+  ms = 0;
+
+  /** Sets the second of timeMs (a bad time: now) and `ms`. */
+  at(timeMs: number): void {
     let t = timeMs;
     if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) t = Date.now();
     const sec = Math.floor(t / 1000);
@@ -255,15 +344,10 @@ class SecondParts {
       const d = new Date(sec * 1000);
       const iso = d.toISOString();
       this.sec = sec;
-      this.isoPrefix = iso.slice(0, iso.length - 5);
-      this.year = String(d.getUTCFullYear());
-      this.month = iso.slice(iso.length - 19, iso.length - 17);
-      this.day = iso.slice(iso.length - 16, iso.length - 14);
-      this.hour = iso.slice(iso.length - 13, iso.length - 11);
-      this.min = iso.slice(iso.length - 10, iso.length - 8);
-      this.secText = iso.slice(iso.length - 7, iso.length - 5);
+      this.iso = latin1(iso.slice(0, iso.length - 5));
+      this.year = latin1(String(d.getUTCFullYear()));
     }
-    return t - sec * 1000;
+    this.ms = Math.floor(t - sec * 1000);
   }
 }
 
@@ -278,16 +362,54 @@ function copyHeaderField(out: Buffer, at: number, data: Buffer, s: number, e: nu
 
 /** Copies data[s, e) without its NUL bytes; returns the new end. */
 function copyDroppingNul(out: Buffer, at: number, data: Buffer, s: number, e: number): number {
-  const view = data.subarray(s, e);
-  let p = 0;
-  let z = view.indexOf(0);
-  while (z !== -1) {
-    if (z > p) at += view.copy(out, at, p, z);
+  let p = s;
+  let z = data.indexOf(0, s);
+  while (z !== -1 && z < e) {
+    at = putBytes(out, at, data, p, z);
     p = z + 1;
-    z = view.indexOf(0, p);
+    z = data.indexOf(0, p);
   }
-  if (p < view.length) at += view.copy(out, at, p);
-  return at;
+  return putBytes(out, at, data, p, e);
+}
+
+/** End of record i's text (without "\n" or "\r\n"); `s0` is its recordStart. */
+function textEndOf(data: Buffer, ends: Uint32Array, i: number, s0: number): number {
+  let end = ends[i]!;
+  if (end > s0 && data[end - 1] === 0x0a) {
+    end--;
+    if (end > s0 && data[end - 1] === 0x0d) end--;
+  }
+  return end;
+}
+
+/**
+ * Upper bound of what encodeSyslogRecords writes for the same arguments: `records` (ascending)
+ * or first..count-1 when null; record `first` is written from byte `from` on. ${PID} ${MSGID}
+ * ${SDATA} and ${MESSAGE} each write part of their record's bytes, so their bound is the records'
+ * size (one subtraction for a run of records); host and program are strings, up to 3 bytes a char.
+ */
+export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields, records: readonly number[] | null, first: number, from: number): number {
+  const st = stepsOf(fmt);
+  const n = records === null ? Math.max(0, batch.count - first) : records.length;
+  if (n === 0) return 0;
+  let total = n * st.fixed;
+  const ends = batch.ends;
+  const byteSteps = st.pids + st.msgids + st.sdatas + st.messages;
+  if (byteSteps > 0) {
+    let bytes = 0;
+    if (records === null) bytes = ends[batch.count - 1]! - batch.recordStart(first);
+    else for (const i of records) bytes += ends[i]! - batch.recordStart(i);
+    total += byteSteps * bytes;
+  }
+  if (st.hosts > 0 || st.programs > 0) {
+    const hosts = 3 * st.hosts;
+    const programs = 3 * st.programs;
+    for (let r = 0; r < n; r++) {
+      const i = records === null ? first + r : records[r]!;
+      total += hosts * fields.host[i]!.length + programs * fields.program[i]!.length;
+    }
+  }
+  return total;
 }
 
 /**
@@ -305,109 +427,142 @@ export function encodeSyslogRecords(
   first: number,
   from: number,
 ): number {
+  const st = stepsOf(fmt);
+  const codes = st.codes;
+  const lits = st.lits;
+  const nSteps = codes.length;
   const data = batch.data;
-  const date = new SecondParts();
-  // Sanitized, encoded host and program names, once per distinct value of the batch.
-  const names = new Map<string, Buffer>();
-  const nameBytes = (v: string): Buffer => {
-    let b = names.get(v);
-    if (b === undefined) {
-      b = Buffer.from(sanitizeLineField(v), 'utf8');
-      names.set(v, b);
-    }
-    return b;
-  };
+  const ends = batch.ends;
+  const raw = fmt.raw;
+  const date = new SecondBytes();
+  const needsDate = st.needsDate;
   let lastHost: string | undefined;
-  let hostBytes: Buffer = Buffer.alloc(0);
+  let hostBytes: Buffer = EMPTY_BYTES;
   let lastProgram: string | undefined;
-  let programBytes: Buffer = Buffer.alloc(0);
+  let programBytes: Buffer = EMPTY_BYTES;
   // One scan decides whether NUL removal is needed at all (almost never).
   const hasNul = data.indexOf(0) !== -1;
-  eachRecord(batch, records, first, from, (i, start) => {
-    for (const op of fmt.ops) {
-      if (op.kind === 'literal') {
-        at += op.bytes.copy(out, at);
-        continue;
+  const prefix = st.prefix;
+  let prevAt = -1;
+  let prevLen = 0;
+  let prevT = 0;
+  let prevHost = '';
+  let prevProgram = '';
+  let prevPri = 0;
+  const n = records === null ? Math.max(0, batch.count - first) : records.length;
+  for (let r = 0; r < n; r++) {
+    const i = records === null ? first + r : records[r]!;
+    const s0 = i === 0 ? 0 : ends[i - 1]!;
+    const start = i === first ? Math.max(from, s0) : s0;
+    // The line prefix of the line before, when this record renders it alike.
+    let k = 0;
+    let recording = false;
+    if (prefix > 0) {
+      const t = fields.timeMs[i]!;
+      const h = fields.host[i]!;
+      const p = fields.program[i]!;
+      const pri = fields.pri[i]!;
+      if (prevAt >= 0 && t === prevT && h === prevHost && p === prevProgram && pri === prevPri) {
+        at = repeat(out, at, prevAt, prevLen);
+        k = prefix;
+      } else if (Number.isFinite(t) && Math.abs(t) <= 8.64e15) {
+        // (a bad time renders as "now": never repeated)
+        recording = true;
+        prevAt = at;
+        prevT = t;
+        prevHost = h;
+        prevProgram = p;
+        prevPri = pri;
+      } else prevAt = -1;
+    }
+    // (a repeated prefix had the same time: the date parts are still those of this record)
+    if (k === 0 && needsDate) date.at(fields.timeMs[i]!);
+    for (; k < nSteps; k++) {
+      if (k === prefix && recording) {
+        prevLen = at - prevAt;
+        recording = false;
       }
-      switch (op.name) {
-        case 'host': {
+      switch (codes[k]) {
+        case S_LIT:
+          at = putAll(out, at, lits[k]!);
+          break;
+        case S_HOST: {
           const h = fields.host[i]!;
           if (h !== lastHost) {
             lastHost = h;
             hostBytes = nameBytes(h);
           }
-          at += hostBytes.copy(out, at);
+          at = putAll(out, at, hostBytes);
           break;
         }
-        case 'program': {
+        case S_PROGRAM: {
           const p = fields.program[i]!;
           if (p !== lastProgram) {
             lastProgram = p;
             programBytes = nameBytes(p);
           }
-          at += programBytes.copy(out, at);
+          at = putAll(out, at, programBytes);
           break;
         }
-        case 'facility':
-          at += out.write(facilityName(fields.facility(i)), at, 'latin1');
+        case S_FACILITY:
+          at = putAll(out, at, FACILITY_BYTES[fields.pri[i]! >> 3]!);
           break;
-        case 'severity':
-          at += out.write(severityName(fields.severity(i)), at, 'latin1');
+        case S_SEVERITY:
+          at = putAll(out, at, SEVERITY_BYTES[fields.pri[i]! & 7]!);
           break;
-        case 'PRI':
-          at += out.write(PRI_TEXT[fields.pri[i]!] ?? String(fields.pri[i]), at, 'latin1');
+        case S_PRI:
+          at = putAll(out, at, PRI_BYTES[fields.pri[i]!]!);
           break;
-        case 'PID':
+        case S_PID:
           if (fields.pidStart[i]! >= 0) at = copyHeaderField(out, at, data, fields.pidStart[i]!, fields.pidEnd[i]!);
           break;
-        case 'MSGID':
+        case S_MSGID:
           if (fields.msgidStart[i]! >= 0) at = copyHeaderField(out, at, data, fields.msgidStart[i]!, fields.msgidEnd[i]!);
           break;
-        case 'SDATA':
+        case S_SDATA:
           if (fields.sdStart[i]! >= 0) at = copyHeaderField(out, at, data, fields.sdStart[i]!, fields.sdEnd[i]!);
           break;
-        case 'MESSAGE': {
-          const ms = messageStart(fmt, fields, i, start);
-          const me = messageEnd(fmt, batch, fields, i);
-          if (ms < me) at = hasNul ? copyDroppingNul(out, at, data, ms, me) : at + data.copy(out, at, ms, me);
+        case S_MESSAGE: {
+          const te = textEndOf(data, ends, i, s0);
+          const ms = raw ? start : Math.max(fields.msgStart[i]!, start);
+          const me = raw ? te : Math.min(fields.msgEnd[i]!, te);
+          if (ms < me) at = hasNul ? copyDroppingNul(out, at, data, ms, me) : putBytes(out, at, data, ms, me);
+          break;
+        }
+        case S_YEAR:
+          at = putAll(out, at, date.year);
+          break;
+        case S_ISODATE: {
+          at = putAll(out, at, date.iso);
+          const m = date.ms;
+          out[at++] = 0x2e;
+          out[at++] = 0x30 + Math.floor(m / 100);
+          out[at++] = 0x30 + (Math.floor(m / 10) % 10);
+          out[at++] = 0x30 + (m % 10);
+          out[at++] = 0x5a;
           break;
         }
         default: {
-          const ms = date.at(fields.timeMs[i]!);
-          switch (op.name) {
-            case 'YEAR':
-              at += out.write(date.year, at, 'latin1');
-              break;
-            case 'MONTH':
-              at += out.write(date.month, at, 'latin1');
-              break;
-            case 'DAY':
-              at += out.write(date.day, at, 'latin1');
-              break;
-            case 'HOUR':
-              at += out.write(date.hour, at, 'latin1');
-              break;
-            case 'MIN':
-              at += out.write(date.min, at, 'latin1');
-              break;
-            case 'SEC':
-              at += out.write(date.secText, at, 'latin1');
-              break;
-            case 'ISODATE': {
-              at += out.write(date.isoPrefix, at, 'latin1');
-              out[at++] = 0x2e;
-              const m = Math.floor(ms);
-              out[at++] = 0x30 + Math.floor(m / 100);
-              out[at++] = 0x30 + (Math.floor(m / 10) % 10);
-              out[at++] = 0x30 + (m % 10);
-              out[at++] = 0x5a;
-              break;
-            }
-          }
+          // MONTH DAY HOUR MIN SEC: two digits at a fixed distance from the end of the ISO prefix
+          const iso = date.iso;
+          const p = iso.length - 3 * (S_SEC - codes[k]!) - 2;
+          out[at++] = iso[p]!;
+          out[at++] = iso[p + 1]!;
         }
       }
     }
+    if (recording) prevLen = at - prevAt;
     out[at++] = 0x0a;
-  });
+  }
+  return at;
+}
+
+/** Copies the `n` bytes written at `from` to `at` (from + n <= at); returns the new end. */
+function repeat(out: Uint8Array, at: number, from: number, n: number): number {
+  if (n > SMALL_COPY) {
+    out.copyWithin(at, from, from + n);
+    return at + n;
+  }
+  for (let k = 0; k < n; k++) out[at++] = out[from + k]!;
   return at;
 }

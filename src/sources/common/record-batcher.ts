@@ -3,8 +3,17 @@
 // For sources that cannot re-read their input: the stream id is random per run and offsets count
 // the bytes this stream has produced. Each record is stored with a "\n" terminator.
 //
-//   buf:  | rec 0 \n | rec 1 \n | rec 2 \n | ...free... |
-//         0          ends[0]    ends[1]    ends[2]=len  cap
+//   batch data:  | rec 0 \n | rec 1 \n | rec 2 \n | ...
+//                0          ends[0]    ends[1]    ends[2]
+//
+// Bytes are copied once per batch, when it is cut: until then the batch is a list of pieces, each a
+// range of some Buffer. A record that the caller marks `stable` (its buffer is never written again,
+// e.g. a received socket chunk) and that is followed there by its "\n" is not copied at all: it
+// becomes a view of that buffer, and consecutive records of one chunk make one piece. Any other
+// record is copied (with a "\n" added) into a scratch buffer that is reused from batch to batch,
+// or, when the batch is nothing but that buffer and mostly fills it, becomes the batch's data.
+//
+//   pieces:  [chunk A 0..65536) [scratch 0..210) [chunk B 120..65536) ...   → one Buffer at cut
 
 import { randomBytes } from 'node:crypto';
 import { Batch, type BatchMeta } from '../../core/batch.js';
@@ -22,15 +31,38 @@ export interface RecordBatcherOptions {
 }
 
 const MAX_RECORDS = 65_536;
-/** Initial size of the batch buffer (grown on demand up to about maxBatchBytes). */
+/** Initial size of the scratch buffer (grown on demand up to about maxBatchBytes). */
 export const INITIAL_BUFFER_BYTES = 4096;
 const INITIAL_RECORDS = 64;
+const LF = 0x0a;
+/** Room past maxBatchBytes in the scratch buffer, for the record that fills a batch. */
+const SCRATCH_SLACK = 16 * 1024;
+/** Runs up to this long are copied byte by byte (cheaper than a native call below it). */
+const SMALL_COPY = 32;
+
+/** Copies src[s, e) into out at `at`; returns the new end. */
+function put(out: Uint8Array, at: number, src: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  if (n > SMALL_COPY) {
+    out.set(new Uint8Array(src.buffer, src.byteOffset + s, n), at);
+    return at + n;
+  }
+  while (s < e) out[at++] = src[s++]!;
+  return at;
+}
 
 export class RecordBatcher {
   readonly stream: string;
   private readonly _ctx: SourceContext;
   private readonly _opts: RecordBatcherOptions;
-  private _buf: Buffer;
+  /** Copies of the records that are not views; reused for every batch. */
+  private _scratch: Buffer;
+  private _scratchLen: number;
+  /** The current batch as pieces: bytes [_pieceStart[k], _pieceEnd[k]) of _pieceSrc[k]. */
+  private readonly _pieceSrc: Buffer[];
+  private readonly _pieceStart: number[];
+  private readonly _pieceEnd: number[];
+  /** Bytes of the current batch. */
   private _len: number;
   private _ends: Uint32Array;
   private _count: number;
@@ -44,7 +76,11 @@ export class RecordBatcher {
     this.stream = opts.stream ?? randomBytes(8).toString('hex');
     // Small at first: a UDP sender or a connection may send one message in its life; _reserve()
     // doubles the buffer as records come.
-    this._buf = Buffer.allocUnsafe(Math.min(opts.maxBatchBytes, INITIAL_BUFFER_BYTES));
+    this._scratch = Buffer.allocUnsafe(Math.min(opts.maxBatchBytes, INITIAL_BUFFER_BYTES));
+    this._scratchLen = 0;
+    this._pieceSrc = [];
+    this._pieceStart = [];
+    this._pieceEnd = [];
     this._len = 0;
     this._ends = new Uint32Array(INITIAL_RECORDS);
     this._count = 0;
@@ -61,13 +97,28 @@ export class RecordBatcher {
   /**
    * Adds one record (bytes [start, end) of src, without terminator). Resolves when the record is
    * taken; if that filled a batch, only once the router has taken the batch (backpressure).
+   * `stable`: src is never written again (a received chunk), so the record may be kept as a view
+   * of it until the batch is cut, instead of being copied now.
    */
-  add(src: Buffer, start = 0, end = src.length): Promise<void> | undefined {
+  add(src: Buffer, start = 0, end = src.length, stable = false): Promise<void> | undefined {
     const n = end - start;
-    this._reserve(n + 1);
-    src.copy(this._buf, this._len, start, end);
-    this._len += n;
-    this._buf[this._len++] = 0x0a;
+    if (stable && end < src.length && src[end] === LF) {
+      // A view, with the "\n" that follows it: it extends the last piece when it follows it in src.
+      const k = this._pieceSrc.length - 1;
+      if (k >= 0 && this._pieceSrc[k] === src && this._pieceEnd[k] === start) this._pieceEnd[k] = end + 1;
+      else this._piece(src, start, end + 1);
+    } else {
+      this._reserve(n + 1);
+      const buf = this._scratch;
+      const at = this._scratchLen;
+      const stop = put(buf, at, src, start, end);
+      buf[stop] = LF;
+      this._scratchLen = stop + 1;
+      const k = this._pieceSrc.length - 1;
+      if (k >= 0 && this._pieceSrc[k] === buf && this._pieceEnd[k] === at) this._pieceEnd[k] = stop + 1;
+      else this._piece(buf, at, stop + 1);
+    }
+    this._len += n + 1;
     if (this._count === this._ends.length) {
       const grown = new Uint32Array(this._ends.length * 2);
       grown.set(this._ends);
@@ -91,12 +142,28 @@ export class RecordBatcher {
       this._timer = undefined;
     }
     if (this._count === 0) return this._pushing;
-    const data = Buffer.from(this._buf.subarray(0, this._len));
+    const srcs = this._pieceSrc;
+    let data: Buffer;
+    if (srcs.length === 1 && srcs[0] === this._scratch && this._pieceStart[0] === 0 && this._len * 4 >= this._scratch.length * 3) {
+      // Every record was copied into the scratch buffer, which it mostly fills: the batch takes
+      // it as it is, and the next batch gets a new one of the same size.
+      data = this._scratch.subarray(0, this._len);
+      this._scratch = Buffer.allocUnsafe(this._scratch.length);
+    } else {
+      // The one copy of the batch's bytes.
+      data = Buffer.allocUnsafe(this._len);
+      let at = 0;
+      for (let k = 0; k < srcs.length; k++) at = put(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
+    }
     const ends = this._ends.slice(0, this._count);
     const batch = new Batch(data, ends, { ...this._opts.meta, timeMs: Date.now() }, { origin: this._ctx.node.name, stream: this.stream, offset: this._offset });
     this._offset += data.length;
     this._len = 0;
     this._count = 0;
+    this._scratchLen = 0;
+    srcs.length = 0;
+    this._pieceStart.length = 0;
+    this._pieceEnd.length = 0;
     this._ctx.telemetry.emit('source_batches', {}, 1);
     this._ctx.telemetry.emit('source_lines', {}, ends.length);
     this._ctx.telemetry.emit('source_bytes', {}, data.length);
@@ -110,10 +177,21 @@ export class RecordBatcher {
     await this.flush();
   }
 
+  private _piece(src: Buffer, start: number, end: number): void {
+    this._pieceSrc.push(src);
+    this._pieceStart.push(start);
+    this._pieceEnd.push(end);
+  }
+
+  /**
+   * Room for n more bytes in the scratch buffer. A grown buffer starts empty: the pieces already
+   * cut keep the old one (alive until the batch is cut), so nothing is copied here.
+   */
   private _reserve(n: number): void {
-    if (this._len + n <= this._buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this._buf.length * 2, this._len + n));
-    this._buf.copy(grown, 0, 0, this._len);
-    this._buf = grown;
+    if (this._scratchLen + n <= this._scratch.length) return;
+    // Doubling, but not far past a batch: a full batch then mostly fills it (see flush()).
+    const size = Math.max(Math.min(this._scratch.length * 2, this._opts.maxBatchBytes + SCRATCH_SLACK), n);
+    this._scratch = Buffer.allocUnsafe(size);
+    this._scratchLen = 0;
   }
 }

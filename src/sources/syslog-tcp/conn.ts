@@ -2,7 +2,7 @@
 // hand records to this connection's SyslogFlow, pause the socket while the router has no room.
 // A broken framing costs this connection only; nothing here throws out of an event handler.
 //
-//   'data' ─► deframer.push ─► _pump(): for each record: flow.add
+//   'data' ─► deframer.push ─► _pump(): flow.addFrom (each record, until the backlog bound)
 //                               backlog ≥ bound? pause socket; flow.flush() resolves → resume, _pump()
 //   'end'/'close' ─► the rest of what was received (whole records, then the unterminated last
 //                    message) ─► flow.close() (flushes)
@@ -146,6 +146,8 @@ export class SyslogConnection {
       return new OctetCountingDeframer({ ...opts, allowNonTransparent: true });
     }
     this._framing = 'newline';
+    // Its records end at each LF: none can hold one.
+    this._flow.noInnerNewlines();
     return new NewlineDeframer(opts);
   }
 
@@ -154,13 +156,7 @@ export class SyslogConnection {
     const d = this._deframer;
     if (d === null) return;
     try {
-      while (d.next()) {
-        this._flow.add(d.buf, d.start, d.end, d.flags);
-        if (this._flow.backlogBytes >= CONN_BACKLOG_BYTES) {
-          this._waitForRoom();
-          return;
-        }
-      }
+      if (this._flow.addFrom(d, CONN_BACKLOG_BYTES)) this._waitForRoom();
     } catch (err) {
       this._framingError(err);
     }
@@ -203,8 +199,8 @@ export class SyslogConnection {
     const d = this._deframer;
     if (d === null || this._failed) return;
     try {
-      while (d.next()) this._flow.add(d.buf, d.start, d.end, d.flags);
-      if (d.finish()) this._flow.add(d.buf, d.start, d.end, d.flags);
+      while (d.next()) this._flow.add(d.buf, d.start, d.end, d.flags, d.stable);
+      if (d.finish()) this._flow.add(d.buf, d.start, d.end, d.flags, d.stable);
     } catch (err) {
       this._framingError(err);
     }

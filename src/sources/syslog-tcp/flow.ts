@@ -13,6 +13,7 @@
 // Each record of a Batch is one line (the file destination relies on it), but an octet-counted
 // frame or a datagram may hold LF bytes: inner LFs become spaces before the batch is pushed (one
 // memchr pass per batch; the length does not change). syslog-ng's `no-multi-line` does the same.
+// An LF-framed connection's records cannot hold one: its flow skips that pass (noInnerNewlines).
 //
 // Each batch is parsed (codec/syslog) before it is pushed: batch.fields is then ready for filters,
 // templates and the syslog destination, and messages that are not syslog are counted.
@@ -22,7 +23,7 @@
 
 import type { Batch, BatchMeta } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
-import { FRAME_FLAG } from '../../codec/framing/newline.js';
+import { FRAME_FLAG, type RecordDeframer } from '../../codec/framing/newline.js';
 import { countMalformed, recordFields } from '../../codec/syslog/parse.js';
 import { RecordBatcher } from '../common/record-batcher.js';
 
@@ -48,6 +49,8 @@ export class SyslogFlow {
   private readonly _batcher: RecordBatcher;
   private readonly _backlog: Backlog;
   private _own: number;
+  /** Set when no record can hold an LF (LF-framed stream): batches skip flattenInnerNewlines. */
+  private _lfFree: boolean;
 
   constructor(ctx: SourceContext, meta: Omit<BatchMeta, 'timeMs'>, remote: string, backlog: Backlog = new Backlog()) {
     this.remote = remote;
@@ -55,6 +58,7 @@ export class SyslogFlow {
     this._ctx = ctx;
     this._backlog = backlog;
     this._own = 0;
+    this._lfFree = false;
     // The batcher pushes through this context. Its push never rejects: a rejection would break the
     // batcher's chain of pushes, and the backlog would stay counted forever.
     const counted: SourceContext = {
@@ -64,7 +68,7 @@ export class SyslogFlow {
       telemetry: ctx.telemetry,
       push: async (b: Batch) => {
         try {
-          flattenInnerNewlines(b);
+          if (!this._lfFree) flattenInnerNewlines(b);
           // Parsed once here (filters, templates and the syslog destination read the cache), which
           // also counts the messages that are not syslog.
           const malformed = countMalformed(recordFields(b));
@@ -81,6 +85,11 @@ export class SyslogFlow {
     this._batcher = new RecordBatcher(counted, { meta, maxBatchBytes: SYSLOG_BATCH_BYTES, maxDelayMs: SYSLOG_BATCH_DELAY_MS });
   }
 
+  /** From now on every record added is LF-free (the stream is LF-framed): no batch needs flattening. */
+  noInnerNewlines(): void {
+    this._lfFree = true;
+  }
+
   /** Bytes this flow received and the router has not taken yet. */
   get backlogBytes(): number {
     return this._own;
@@ -88,18 +97,37 @@ export class SyslogFlow {
 
   /**
    * Add one record: bytes [start, end) of buf (terminator already removed), with the FRAME_FLAG
-   * bits the deframer set (oversize messages are counted here, once each).
+   * bits the deframer set (oversize messages are counted here, once each). `stable`: buf is never
+   * written again (a received chunk), so the record need not be copied before its batch is cut.
    */
-  add(buf: Buffer, start: number, end: number, flags: number): void {
+  add(buf: Buffer, start: number, end: number, flags: number, stable = false): void {
+    this.lastAddAt = Date.now();
+    this._take(buf, start, end, flags, stable);
+  }
+
+  /**
+   * Add every whole record the deframer has, as add() does, until this flow's backlog reaches
+   * `bound`: then returns true (the caller pauses its input), else false (all taken). One clock
+   * read for the lot. The deframer throws as its next() does (broken framing).
+   */
+  addFrom(d: RecordDeframer, bound: number): boolean {
+    this.lastAddAt = Date.now();
+    while (d.next()) {
+      this._take(d.buf, d.start, d.end, d.flags, d.stable);
+      if (this._own >= bound) return true;
+    }
+    return false;
+  }
+
+  private _take(buf: Buffer, start: number, end: number, flags: number, stable: boolean): void {
     if ((flags & FRAME_FLAG.OVERSIZE) !== 0) {
       this._ctx.telemetry.emit((flags & FRAME_FLAG.TRUNCATED) !== 0 ? 'syslog_message_truncated' : 'syslog_message_split', { remote: this.remote });
     }
     const n = end - start + 1;
     this._own += n;
     this._backlog.bytes += n;
-    this.lastAddAt = Date.now();
     // The returned promise (a full batch being pushed) is observed through backlogBytes/flush().
-    void this._batcher.add(buf, start, end);
+    void this._batcher.add(buf, start, end, stable);
   }
 
   /** Push what waits; resolves once the router has taken everything added so far. Never rejects. */

@@ -136,6 +136,42 @@ test('newline framing: many messages in one chunk, and one message across many c
   assert.equal(s.batches[0]!.meta.host, '127.0.0.1');
 });
 
+test('perf-hot: records kept as views of their chunks and records gathered across chunks come out intact, in order', async (t) => {
+  const s = await startSource(t);
+  const c = await open(t, s.source.port);
+  // Each write ends inside a record, so the batch mixes views of chunks with records that spanned
+  // two chunks (gathered in the deframer's carry buffer, which the next such record overwrites).
+  const want = Array.from({ length: 300 }, (_, i) => `<13>rec ${i} ${'y'.repeat(i % 50)}`);
+  const all = want.map((r) => `${r}\n`).join('');
+  for (let i = 0; i < all.length; i += 97) {
+    c.write(all.slice(i, i + 97));
+    if (i % 970 === 0) await sleep(1);
+  }
+  assert.deepEqual(await waitRecords(s, want.length), want);
+});
+
+test('perf-hot: an octet-counted record gathered in the carry buffer is copied before the next one overwrites it', async (t) => {
+  const s = await startSource(t);
+  const c = await open(t, s.source.port);
+  // Long frames hold an LF just where the short ones end, so a short frame gathered in the carry
+  // buffer is followed there by a stale LF: it must still be copied, not kept as a view.
+  const want: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const short = `<13>short ${String(i).padStart(3, '0')} ${'s'.repeat(14)}`;
+    const long = `<13>long ${String(i).padStart(3, '0')} ${'l'.repeat(15)}${'\n'}${'L'.repeat(40)}`;
+    assert.equal(long.indexOf('\n'), short.length);
+    for (const m of [long, short]) {
+      const f = `${m.length} ${m}`;
+      c.write(f.slice(0, 10));
+      await sleep(1);
+      c.write(f.slice(10));
+      await sleep(1);
+      want.push(m.replace('\n', ' '));
+    }
+  }
+  assert.deepEqual(await waitRecords(s, want.length), want);
+});
+
 test('octet counting: many frames in one chunk, and one frame across many chunks', async (t) => {
   const s = await startSource(t);
   const c = await open(t, s.source.port);

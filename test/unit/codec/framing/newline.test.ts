@@ -52,6 +52,20 @@ test('a record inside one chunk is a view of that chunk (no copy)', () => {
   assert.equal(d.end, 3);
 });
 
+test('perf-hot: stable tells a record in a received chunk from one gathered in the carry buffer', () => {
+  const d = new NewlineDeframer(big);
+  d.push(Buffer.from('abc\nde'));
+  assert.equal(d.next(), true);
+  assert.equal(d.stable, true);
+  assert.equal(d.next(), false);
+  d.push(Buffer.from('f\nghi\n'));
+  assert.equal(d.next(), true);
+  assert.equal(d.buf.toString('latin1', d.start, d.end), 'def');
+  assert.equal(d.stable, false, 'spans two chunks: in the carry buffer, which the next spanning record overwrites');
+  assert.equal(d.next(), true);
+  assert.equal(d.stable, true);
+});
+
 test('the unterminated last message comes out on finish() with PARTIAL, once', () => {
   const d = new NewlineDeframer(big);
   d.push(Buffer.from('a\nbc'));

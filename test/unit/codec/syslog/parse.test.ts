@@ -190,3 +190,22 @@ test('random bytes and mutated fixtures never throw; every record stays inside i
     }
   }
 });
+
+test('perf-hot: a record that starts with the header of the one before gets the fields a parse of it alone gives', () => {
+  // Each fixture's header (up to its message) followed by tails that a header-only look would
+  // misread: nothing, a space, a BOM (RFC 5424), a colon, a tag-like word, CR/NUL, another header.
+  const tails = ['', ' ', 'x', ' x', '\ufeff', '\ufeffm', ':', ': m', 'app[1]: m', 'w', 'a b', '\r', '\u0000', '\r\u0000', '<13>Nov 23 10:00:00 h a: m'];
+  for (const c of ALL) {
+    const one = batchOf([c.raw]);
+    const f1 = parseSyslogRecords(one);
+    const header = one.data.subarray(0, f1.msgStart[0]!);
+    const raws = [c.raw, ...tails.map((t) => Buffer.concat([header, Buffer.from(t)])), c.raw];
+    const b = batchOf(raws);
+    const f = parseSyslogRecords(b);
+    raws.forEach((r, i) => {
+      const alone = batchOf([r]);
+      const want = actual(alone, parseSyslogRecords(alone), 0);
+      assert.deepEqual(actual(b, f, i), want, `${c.where}: ${JSON.stringify(r.toString('latin1'))}`);
+    });
+  }
+});

@@ -150,3 +150,55 @@ test('issue 3: NUL and control bytes of a syslog record cannot break the file fo
   }
   assert.equal(syslogFormat('${host} ${program} ${PID} ${MESSAGE}', batchOf(evil.subarray(0, evil.indexOf(0x0a) + 1), SYSLOG_META)), 'h_st app_ p_d msg\n');
 });
+
+test('perf-hot: long and short runs are copied alike (messages, literals and names past the byte-by-byte size)', () => {
+  const long = 'm'.repeat(40) + ' middle ' + 'n'.repeat(40);
+  const host = 'h'.repeat(45);
+  const text = `<13>Nov 23 10:33:00 ${host} app[7]: ${long}\n<13>Nov 23 10:33:01 short app: a\u0000${long}\u0000z\n`;
+  const b = batchOf(text, SYSLOG_META);
+  const lit = '-'.repeat(33);
+  assert.equal(
+    syslogFormat(`\${SEC}${lit}\${host}|\${MESSAGE}`, b),
+    `00${lit}${host}|${long}\n01${lit}short|a${long}z\n`,
+  );
+  // the straddled record is written from hw on, inside the long message
+  const hw = text.indexOf(' middle ');
+  assert.equal(syslogFormat('|${MESSAGE}', b, 0, hw), `| middle ${'n'.repeat(40)}\n|a${long}z\n`);
+  // plain batches: long segments and records
+  assert.equal(format(`${lit}\${MESSAGE}`, batchOf(`${long}\nx\u0000${long}\n`)), `${lit}${long}\n${lit}x${long}\n`);
+});
+
+test('perf-hot: a line whose record has the time, host, program and PRI of the line before repeats its start; any change renders anew', () => {
+  const recs = [
+    '<13>1 2026-11-23T10:33:00Z web-1 app 1 - - one',
+    '<13>1 2026-11-23T10:33:00Z web-1 app 2 - - two',
+    '<13>1 2026-11-23T10:33:01Z web-1 app 2 - - three',
+    '<13>1 2026-11-23T10:33:01Z web-2 app 2 - - four',
+    '<13>1 2026-11-23T10:33:01Z web-2 other 2 - - five',
+    '<14>1 2026-11-23T10:33:01Z web-2 other 2 - - six',
+    '<14>1 2026-11-23T10:33:01Z web-2 other 2 - - seven',
+  ];
+  const b = batchOf(recs.join('\n') + '\n', SYSLOG_META);
+  const y = 2026;
+  // short prefix (copied byte by byte), long prefix (copyWithin), a date after ${MESSAGE}, PID after it
+  assert.equal(
+    syslogFormat('${host}|${MESSAGE}|${SEC}${PID}', b),
+    'web-1|one|001\nweb-1|two|002\nweb-1|three|012\nweb-2|four|012\nweb-2|five|012\nweb-2|six|012\nweb-2|seven|012\n',
+  );
+  const long = '${ISODATE} ${facility}.${severity} ${PRI} ${host} ${program}: ${MESSAGE}';
+  const d = (s: string): string => `${y}-11-23T10:33:0${s}.000Z`;
+  assert.equal(
+    syslogFormat(long, b),
+    [
+      `${d('0')} user.notice 13 web-1 app: one`,
+      `${d('0')} user.notice 13 web-1 app: two`,
+      `${d('1')} user.notice 13 web-1 app: three`,
+      `${d('1')} user.notice 13 web-2 app: four`,
+      `${d('1')} user.notice 13 web-2 other: five`,
+      `${d('1')} user.info 14 web-2 other: six`,
+      `${d('1')} user.info 14 web-2 other: seven`,
+    ].join('\n') + '\n',
+  );
+  // a ${PID} before ${MESSAGE} comes from each record's bytes: never repeated
+  assert.equal(syslogFormat('${host}[${PID}] ${MESSAGE}', b, 0, 0, [0, 1]), 'web-1[1] one\nweb-1[2] two\n');
+});

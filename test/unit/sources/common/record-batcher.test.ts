@@ -68,3 +68,82 @@ test('review udp-churn: a batcher starts with a small buffer and grows it on dem
   assert.equal(got[0]!.data.length, 3 * 100_001 + 5);
   assert.equal(got[0]!.data.toString('latin1', 300_003), 'tail\n');
 });
+
+test('perf-hot: stable records become views of their chunk, others are copied at once; the batch holds the same bytes', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  const rb = new RecordBatcher(ctx, { meta, maxBatchBytes: 1 << 20, maxDelayMs: 1000 });
+  const chunk = Buffer.from('aaa\nbbbb\r\nccc\n' + 'd'.repeat(40) + '\nee');
+  // consecutive records of one chunk, each followed by its LF: one view
+  void rb.add(chunk, 0, 3, true);
+  void rb.add(chunk, 4, 8, true);
+  // stripped "\r": not followed by LF, so copied
+  void rb.add(chunk, 10, 13, true);
+  void rb.add(chunk, 14, 54, true);
+  // at the end of the chunk: no LF after it, so copied
+  void rb.add(chunk, 55, 57, true);
+  // not stable: copied now, so the caller may write its buffer right after
+  const carry = Buffer.from('carried record that is longer than thirty-two bytes\n');
+  void rb.add(carry, 0, carry.length - 1, false);
+  carry.fill(0x78);
+  const small = Buffer.from('tiny\n');
+  void rb.add(small, 0, 4);
+  small.fill(0x78);
+  await rb.close();
+  assert.equal(got.length, 1);
+  const want = ['aaa', 'bbbb', 'ccc', 'd'.repeat(40), 'ee', 'carried record that is longer than thirty-two bytes', 'tiny'];
+  assert.equal(got[0]!.data.toString(), want.map((r) => `${r}\n`).join(''));
+  assert.deepEqual([...got[0]!.ends], want.reduce<number[]>((a, r) => [...a, (a.at(-1) ?? 0) + r.length + 1], []));
+  // the next batch reuses the scratch buffer: the first batch's bytes are its own
+  void rb.add(Buffer.from('zzzzzz'), 0, 6);
+  await rb.close();
+  assert.equal(got[0]!.data.toString().split('\n')[4], 'ee');
+  assert.equal(got[1]!.data.toString(), 'zzzzzz\n');
+});
+
+test('perf-hot: the scratch buffer grows while views and copies interleave, across batches', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  const rb = new RecordBatcher(ctx, { meta, maxBatchBytes: 10_000, maxDelayMs: 1000 });
+  const want: string[] = [];
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let c = 0; c < 40; c++) {
+    const recs = Array.from({ length: 1 + rnd(30) }, (_, i) => `c${c}r${i}-${'x'.repeat(rnd(300))}`);
+    const chunk = Buffer.from(recs.join('\n') + (rnd(2) === 0 ? '\n' : ''));
+    let p = 0;
+    for (const r of recs) {
+      void rb.add(chunk, p, p + r.length, rnd(4) !== 0);
+      want.push(r);
+      p += r.length + 1;
+    }
+  }
+  await rb.close();
+  assert.ok(got.length > 3);
+  assert.equal(got.map((b) => b.data.toString()).join(''), want.map((r) => `${r}\n`).join(''));
+  for (const b of got) assert.equal(b.ends[b.count - 1], b.data.length);
+});
+
+test('perf-hot: a batch made only of copies takes the scratch buffer it fills; later batches never write into it', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  const max = 64 * 1024;
+  const rb = new RecordBatcher(ctx, { meta, maxBatchBytes: max, maxDelayMs: 1000 });
+  const want: string[] = [];
+  const src = Buffer.alloc(1000);
+  for (let i = 0; i < 400; i++) {
+    const r = `${String(i).padStart(6, '0')} ${String.fromCharCode(0x61 + (i % 26)).repeat(600 + (i % 300))}`;
+    src.write(r);
+    void rb.add(src, 0, Buffer.byteLength(r)); // not stable: src is written again right away
+    want.push(r);
+  }
+  await rb.close();
+  assert.equal(got.map((b) => b.data.toString()).join(''), want.map((r) => `${r}\n`).join(''));
+  assert.ok(
+    got.some((b) => b.data.buffer.byteLength > b.data.length && b.data.length * 4 >= b.data.buffer.byteLength * 3),
+    'a full batch of copies is handed over without another copy',
+  );
+});
