@@ -156,7 +156,12 @@ export class FileTailer {
 
   /** The file left its path: read what is left, flush the partial line, close. */
   drain(): void {
-    if (this.mode === 'live') this.mode = 'draining';
+    if (this.mode === 'live') {
+      this.mode = 'draining';
+      // rotate_wait_ms counts from now: a file quiet for long before its rotation still gets the
+      // lines its writer adds before reopening its log.
+      this._lastSizeAt = Date.now();
+    }
     this.kick();
   }
 

@@ -308,6 +308,22 @@ test('review-1: lines written to a rotated file well after the rename are still 
   assertOnce(r.lines(), ['line-1', 'new-1', 'late-to-rotated']);
 });
 
+test('a file quiet for longer than rotate_wait_ms before its rotation still gets its late lines', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  const fd = openSync(file, 'a'); // the application's log fd
+  writeSync(fd, 'line-1\n');
+  const r = await run(t, join(dir, 'state'), { include: [file], start_at: 'beginning', rotate_wait_ms: 1_000 });
+  await waitFor('line-1', () => r.lines().includes('line-1'));
+  await sleep(1_300); // quiet for longer than rotate_wait_ms
+  renameSync(file, `${file}.1`);
+  await waitFor('the rotation', () => r.counter('logship_file_rotations_total') === 1);
+  writeSync(fd, 'late-to-rotated\n'); // at once: well within rotate_wait_ms of the rotation
+  closeSync(fd);
+  await waitFor('the late line', () => r.lines().includes('late-to-rotated'), 3_000);
+  assertOnce(r.lines(), ['line-1', 'late-to-rotated']);
+});
+
 test('rotation to a name the include also matches keeps the stream: nothing twice', async (t) => {
   const dir = await setup(t);
   const file = join(dir, 'app.log');
