@@ -8,6 +8,11 @@
 // ackedOffset advances over the contiguous prefix of settled batches: `delivered` and `rejected`
 // (which can never be delivered) advance it, `retryable` does not: once every batch in flight has
 // settled, reading resumes from ackedOffset (at-least-once; the server drops repeats by offset).
+//
+// Idle costs nothing: a live tailer at the end of its file has no timer; it sleeps until the host
+// kicks it (a change notification, or the host's safety sweep, which checks each idle file after
+// nextCheckAt: pollIntervalMs after its last growth, then twice that, … up to maxPollIntervalMs,
+// jittered). Any growth starts the delays over.
 
 import type { FileHandle } from 'node:fs/promises';
 import { Batch } from '../../core/batch.js';
@@ -43,8 +48,10 @@ export interface TailerConfig {
   readonly maxLineBytes: number;
   readonly partialFlushMs: number;
   readonly readChunkBytes: number;
-  /** Idle re-check period. */
+  /** First idle safety-check delay; also the re-check period of draining files and the retry delay. */
   readonly pollIntervalMs: number;
+  /** Longest idle safety-check delay of an unchanged file. */
+  readonly maxPollIntervalMs: number;
   /** How long a file that left its path (rotated, deleted) must stay unchanged before it is closed. */
   readonly rotateWaitMs: number;
   readonly host: string;
@@ -80,6 +87,8 @@ export class FileTailer {
   persisted: boolean;
   /** Resolves when the read loop has exited. */
   done: Promise<void>;
+  /** When the host's safety sweep should next check this file, if it is live and unchanged (epoch ms). */
+  nextCheckAt: number;
   private _fh: FileHandle | undefined;
   private readonly _cfg: TailerConfig;
   private readonly _host: TailerHost;
@@ -90,6 +99,8 @@ export class FileTailer {
   private _wake: (() => void) | undefined;
   private _lastSize: number;
   private _lastSizeAt: number;
+  /** Next safety-check delay (before jitter). */
+  private _idleMs: number;
   private _atEndWaiters: (() => void)[];
   private readonly _stopSignal: Promise<void>;
   private _signalStop: () => void;
@@ -126,6 +137,8 @@ export class FileTailer {
     this._wake = undefined;
     this._lastSize = -1;
     this._lastSizeAt = Date.now();
+    this._idleMs = cfg.pollIntervalMs;
+    this.nextCheckAt = this._lastSizeAt + cfg.pollIntervalMs;
     this._atEndWaiters = [];
     let signal!: () => void;
     this._stopSignal = new Promise<void>((r) => {
@@ -242,6 +255,8 @@ export class FileTailer {
     if (resized) {
       this._lastSize = size;
       this._lastSizeAt = now;
+      this._idleMs = this._cfg.pollIntervalMs;
+      this.nextCheckAt = now + this._idleMs;
     }
     // Truncated: shorter than what was read, or the first bytes changed (rewritten in place; checked
     // before every read, and whenever the size changed, not on idle polls).
@@ -288,7 +303,19 @@ export class FileTailer {
     if (partial && this._cfg.partialFlushMs > 0) {
       return { kind: 'wait', ms: Math.max(1, Math.min(this._cfg.partialFlushMs - quiet, this._cfg.pollIntervalMs)) };
     }
-    return { kind: 'wait', ms: this._cfg.pollIntervalMs };
+    // Live: no timer. A notification or the host's safety sweep (nextCheckAt) kicks it.
+    return WAIT_KICK;
+  }
+
+  /** Size of the file when last looked at by the read loop (-1: not yet). */
+  get sizeSeen(): number {
+    return this._lastSize;
+  }
+
+  /** The host's safety sweep checks this file now: the next check is due twice as late (up to the max). */
+  checking(now: number): void {
+    this.nextCheckAt = now + idleDelay(this._idleMs, Math.random());
+    this._idleMs = Math.min(this._idleMs * 2, this._cfg.maxPollIntervalMs);
   }
 
   /** The fingerprinted first bytes are unchanged; extends the fingerprint while the file is short. */
@@ -381,4 +408,9 @@ export class FileTailer {
       this._wake = done;
     });
   }
+}
+
+/** A safety-check delay spread over ±25 % (`r` uniform in [0, 1)), so files checked together drift apart. */
+export function idleDelay(base: number, r: number): number {
+  return Math.max(1, Math.round(base * (0.75 + 0.5 * r)));
 }
