@@ -20,13 +20,14 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { facilityCode, severityCode } from '../../util/syslog-codes.js';
+import { ReadBuffers } from './buffers.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { Discovery } from './discovery.js';
 import { DirNotify } from './notify.js';
 import { identify, identityMatches, type FileIdentity } from './identity.js';
 import { maxPollIntervalMs, type FileSourceOptions } from './options.js';
 import { classifyPath, locateGeneration } from './rotation.js';
-import { FileTailer, type TailerConfig, type TailerHost } from './tailer.js';
+import { FileTailer, MAX_IN_FLIGHT, type TailerConfig, type TailerHost } from './tailer.js';
 
 /** How long stop() waits for reads to end and batches to settle. */
 export const STOP_WAIT_MS = 5_000;
@@ -135,6 +136,7 @@ export class FileSource implements Source, TailerHost {
       maxLineBytes: o.max_line_bytes,
       partialFlushMs: o.partial_flush_ms,
       readChunkBytes: o.read_chunk_bytes,
+      buffers: new ReadBuffers(o.read_chunk_bytes, MAX_IN_FLIGHT),
       pollIntervalMs: o.poll_interval_ms,
       maxPollIntervalMs: maxPollIntervalMs(o),
       rotateWaitMs: o.rotate_wait_ms,

@@ -19,6 +19,7 @@ import { Batch } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
 import { retryable, type Outcome } from '../../core/outcome.js';
 import { fingerprintMatches, hashHead, readHead, type FileIdentity } from './identity.js';
+import type { ReadBuffers } from './buffers.js';
 import { splitRecords } from './lines.js';
 
 /** Batches of one file pushed and not settled yet, at most. Bounds memory per file. */
@@ -48,6 +49,8 @@ export interface TailerConfig {
   readonly maxLineBytes: number;
   readonly partialFlushMs: number;
   readonly readChunkBytes: number;
+  /** The source's reusable read buffers (of readChunkBytes). */
+  readonly buffers: ReadBuffers;
   /** First idle safety-check delay; also the re-check period of draining files and the retry delay. */
   readonly pollIntervalMs: number;
   /** Longest idle safety-check delay of an unchanged file. */
@@ -64,6 +67,8 @@ export interface TailerConfig {
 interface InFlight {
   /** Stream offset just past the batch. */
   readonly end: number;
+  /** The read buffer the batch's bytes live in: back to the pool once settled. */
+  readonly buf: Buffer;
   state: 'pending' | 'done' | 'retry';
   readonly settled: Promise<unknown>;
 }
@@ -269,20 +274,27 @@ export class FileTailer {
     }
     if (size <= this.readOffset) return this._atEnd(now, false);
     const want = Math.min(size - this.readOffset, this._cfg.readChunkBytes);
-    const buf = Buffer.allocUnsafe(want);
+    const buf = this._cfg.buffers.take(want);
     const { bytesRead } = await fh.read(buf, 0, want, this.readOffset);
-    if (bytesRead === 0) return this._atEnd(now, false);
-    const data = bytesRead < want ? buf.subarray(0, bytesRead) : buf;
+    if (bytesRead === 0) {
+      this._cfg.buffers.give(buf);
+      return this._atEnd(now, false);
+    }
+    const data = bytesRead < buf.length ? buf.subarray(0, bytesRead) : buf;
     const atEnd = this.readOffset + bytesRead >= size;
     const quiet = now - this._lastSizeAt;
     const flush =
       atEnd &&
       ((this._cfg.partialFlushMs > 0 && quiet >= this._cfg.partialFlushMs) || (this.mode === 'draining' && quiet >= this._cfg.rotateWaitMs));
     const r = splitRecords(data, this._cfg.maxLineBytes, flush);
-    if (r.consumed === 0) return this._atEnd(now, true);
+    if (r.consumed === 0) {
+      this._cfg.buffers.give(buf);
+      return this._atEnd(now, true);
+    }
     if (flush && data[r.consumed - 1] !== 0x0a) this._host.ctx.telemetry.emit('file_partial_flushed', { path: this.path, stream: this.stream });
     if (r.splits > 0) this._host.ctx.telemetry.emit('file_line_split', { path: this.path, stream: this.stream }, r.splits);
-    if (!(await this._push(r.consumed === data.length ? data : data.subarray(0, r.consumed), r.ends))) {
+    if (!(await this._push(r.consumed === data.length ? data : data.subarray(0, r.consumed), r.ends, buf))) {
+      this._cfg.buffers.give(buf);
       return { kind: 'wait', ms: this._cfg.pollIntervalMs };
     }
     return PROGRESS;
@@ -329,7 +341,8 @@ export class FileTailer {
     return true;
   }
 
-  private async _push(data: Buffer, ends: Uint32Array): Promise<boolean> {
+  /** Push `data` (a view of `buf`); false when the stream id could not be persisted (nothing pushed). */
+  private async _push(data: Buffer, ends: Uint32Array, buf: Buffer): Promise<boolean> {
     if (!this.persisted) {
       // The stream id must be durable before any of its bytes leave: a restart must not invent
       // another id for the same bytes (they would then be written twice).
@@ -348,7 +361,7 @@ export class FileTailer {
       { origin: cfg.host, stream: this.stream, offset },
     );
     const settled = batch.settled.then((o) => this._settled(entry, o, offset, ends.length));
-    const entry: InFlight = { end: offset + data.length, state: 'pending', settled };
+    const entry: InFlight = { end: offset + data.length, buf, state: 'pending', settled };
     this._inflight.push(entry);
     this.readOffset = entry.end;
     ctx.telemetry.emit('source_batches', {}, 1);
@@ -363,6 +376,8 @@ export class FileTailer {
   }
 
   private _settled(entry: InFlight, o: Outcome, offset: number, records: number): void {
+    // Settled: no destination holds the batch's bytes any more.
+    this._cfg.buffers.give(entry.buf);
     if (o.kind === 'retryable') {
       entry.state = 'retry';
       this._retry = true;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { Batch } from '../../../src/core/batch.js';
+import { Batch } from '../../../src/core/batch.js';
 import { DELIVERED, retryable, rejected } from '../../../src/core/outcome.js';
 import type { Source } from '../../../src/core/component.js';
 import { fileSource, fileSourceOptions } from '../../../src/sources/file/index.js';
@@ -60,7 +60,8 @@ async function run(
   const stalled: (() => void)[] = [];
   const ctx = testSourceContext({ stateDir, id: 'tail' }, (b) => {
     onPush?.(b);
-    batches.push(b);
+    // A copy of the bytes: once settled, a batch's buffer is the source's again (read buffers are reused).
+    batches.push(new Batch(Buffer.from(b.data), b.ends, b.meta, b.pos));
     if (settle === 'deliver') b.settle(DELIVERED);
     else held.push(b);
     if (settle === 'stall') return new Promise<void>((r) => stalled.push(r));
@@ -600,6 +601,25 @@ test('backpressure: a push that does not return stops reading; unsettled batches
   await waitFor('all 20000 lines', () => unsettled.records().length === 20_000, 10_000);
   clearInterval(deliverAll);
   assert.deepEqual(unsettled.bytesOf(unsettled.streams()[0]!).data, readFileSync(big));
+});
+
+test('issue-5 memory: a read buffer is reused only once its batch has settled', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  writeFileSync(file, text(lineSeq(1, 60))); // 11-byte lines: 5 per 64-byte chunk
+  const r = await run(t, join(dir, 'state'), { include: [file], start_at: 'beginning', read_chunk_bytes: 64, max_line_bytes: 32 }, 'hold');
+  let settled = 0;
+  while (r.lines().length < 60 || settled < r.batches.length) {
+    await waitFor('a held batch', () => r.held.length > 0, 3_000);
+    // Settle in order, checking first that the bytes of the held batch are still those pushed
+    // (r.batches holds copies taken at push time), while later batches reuse settled buffers.
+    const b = r.held.shift()!;
+    assert.deepEqual(b.data, r.batches[settled]!.data, `batch ${settled} unchanged until settled`);
+    b.settle(DELIVERED);
+    settled++;
+  }
+  assertOnce(r.lines(), lineSeq(1, 60));
+  assert.deepEqual(r.bytesOf(r.streams()[0]!).data, readFileSync(file));
 });
 
 test('a corrupt checkpoint file fails start() with LS_STATE_CORRUPT', async (t) => {
