@@ -81,12 +81,16 @@ export async function readCheckpoint(file: string): Promise<CheckpointEntry[] | 
 
 /** Atomically replace the checkpoint file: temp + fsync + rename + fsync of the directory. */
 export async function writeCheckpoint(file: string, entries: readonly CheckpointEntry[]): Promise<void> {
+  await writeCheckpointText(file, serializeCheckpoint(entries));
+}
+
+async function writeCheckpointText(file: string, text: string): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(serializeCheckpoint(entries));
+    await fh.writeFile(text);
     await fh.sync();
   } finally {
     await fh.close();
@@ -103,7 +107,8 @@ export async function writeCheckpoint(file: string, entries: readonly Checkpoint
 /**
  * Serializes checkpoint writes: one at a time, in order. `write()` resolves true once a write that
  * started after the call has completed (so it holds the state of the call time), false on failure.
- * Calls made while a write is queued and not started yet share that write.
+ * Calls made while a write is queued and not started yet share that write. A state whose text is
+ * the one the last successful write put on disk is not written again (no temp file, no fsync).
  */
 export class CheckpointWriter {
   private readonly _file: string;
@@ -111,6 +116,9 @@ export class CheckpointWriter {
   private readonly _onError: (err: unknown) => void;
   private _chain: Promise<boolean>;
   private _queued: Promise<boolean> | undefined;
+  /** Text of the last successful write: what the file holds. */
+  private _written: string | undefined;
+  private _writes: number;
 
   constructor(file: string, snapshot: () => CheckpointEntry[], onError: (err: unknown) => void) {
     this._file = file;
@@ -118,14 +126,27 @@ export class CheckpointWriter {
     this._onError = onError;
     this._chain = Promise.resolve(true);
     this._queued = undefined;
+    this._written = undefined;
+    this._writes = 0;
+  }
+
+  /** Files written so far (skipped unchanged states not counted). */
+  get writes(): number {
+    return this._writes;
   }
 
   write(): Promise<boolean> {
     if (this._queued !== undefined) return this._queued;
     const next = this._chain.then(async () => {
       this._queued = undefined;
+      const text = serializeCheckpoint(this._snapshot());
+      if (text === this._written) return true;
       try {
-        await writeCheckpoint(this._file, this._snapshot());
+        // Unknown until this write succeeds (a failed one may have replaced the file or not).
+        this._written = undefined;
+        await writeCheckpointText(this._file, text);
+        this._written = text;
+        this._writes++;
         return true;
       } catch (err) {
         this._onError(err);

@@ -11,7 +11,7 @@ import picomatch from 'picomatch';
 
 export interface DiscoveryHandlers {
   /** A matching path was added, changed or removed: the source re-checks it. Never throws. */
-  file(path: string): void;
+  file(path: string, event: 'add' | 'change' | 'unlink'): void;
   error(err: unknown): void;
 }
 
@@ -127,12 +127,12 @@ export class Discovery {
       ...(root.depth === undefined ? {} : { depth: root.depth }),
       ignored: (p: string, stats?: Stats) => this._ignored(p, stats),
     });
-    const report = (path: string) => {
-      if (this.matches(path)) this._handlers.file(path);
+    const report = (event: 'add' | 'change' | 'unlink') => (path: string) => {
+      if (this.matches(path)) this._handlers.file(path, event);
     };
-    w.on('add', report);
-    w.on('change', report);
-    w.on('unlink', report);
+    w.on('add', report('add'));
+    w.on('change', report('change'));
+    w.on('unlink', report('unlink'));
     w.on('error', (err: unknown) => this._handlers.error(err));
     return { watcher: w, ready: new Promise<void>((r) => w.once('ready', () => r())) };
   }

@@ -69,7 +69,21 @@ export const fileSourceOptions = z
       .int()
       .min(10)
       .default(1000)
-      .describe('How often every open file is checked for growth, rotation and truncation, besides change notifications.'),
+      .describe(
+        'Files are read when the kernel reports a change (inotify); besides, each open file is checked for growth, ' +
+          'rotation and truncation after this long without a change, then less and less often (the delay doubles ' +
+          'up to max_poll_interval_ms) while it stays unchanged.',
+      ),
+    max_poll_interval_ms: z
+      .number()
+      .int()
+      .min(10)
+      .optional()
+      .describe(
+        'Longest delay between two checks of an unchanged file (see poll_interval_ms): the bound on how late a ' +
+          'change is seen when its notification is missed. Default: 30000, or poll_interval_ms if that is longer. ' +
+          'Set it to poll_interval_ms on file systems without change notifications (NFS, some FUSE mounts).',
+      ),
     rotate_wait_ms: z
       .number()
       .int()
@@ -87,6 +101,10 @@ export const fileSourceOptions = z
       .describe('How often the acknowledged offsets are written to the checkpoint file.'),
   })
   .strict()
+  .refine((o) => o.max_poll_interval_ms === undefined || o.max_poll_interval_ms >= o.poll_interval_ms, {
+    message: 'max_poll_interval_ms must be at least poll_interval_ms',
+    path: ['max_poll_interval_ms'],
+  })
   .refine((o) => o.read_chunk_bytes > o.max_line_bytes, {
     message: 'read_chunk_bytes must be greater than max_line_bytes (a chunk must hold a whole record)',
     path: ['read_chunk_bytes'],
@@ -94,3 +112,11 @@ export const fileSourceOptions = z
   .describe('File tail source: ships the bytes appended to files, resuming at the acknowledged offset.');
 
 export type FileSourceOptions = z.output<typeof fileSourceOptions>;
+
+/** Default of max_poll_interval_ms (when poll_interval_ms is shorter). */
+export const DEFAULT_MAX_POLL_INTERVAL_MS = 30_000;
+
+/** The longest delay between two checks of an unchanged file. */
+export function maxPollIntervalMs(o: Pick<FileSourceOptions, 'poll_interval_ms' | 'max_poll_interval_ms'>): number {
+  return o.max_poll_interval_ms ?? Math.max(DEFAULT_MAX_POLL_INTERVAL_MS, o.poll_interval_ms);
+}

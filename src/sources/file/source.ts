@@ -2,9 +2,16 @@
 // path bookkeeping (rotation, deletion, truncation). All path changes go through one serialized
 // reconcile loop, so no two checks of a path race. Reading itself happens in the tailers.
 //
-//   chokidar events ─┐                          ┌─► tailer (generation A, stream s1) ─► ctx.push
-//   poll timer ──────┼─► pending paths ─► reconcile ─► tailer (generation B, stream s2) ─► ctx.push
-//   tailer: truncated┘                          └─► checkpoint (acked offsets, every interval)
+//   chokidar events ─────────┐                          ┌─► tailer (generation A, stream s1) ─► ctx.push
+//   dir watch: rename ───────┼─► pending paths ─► reconcile ─► tailer (generation B, stream s2) ─► ctx.push
+//   tailer: truncated ───────┤                          └─► checkpoint (acked offsets, when changed)
+//   sweep: moved ────────────┘
+//   dir watch: change, sweep: grew ─────────────────────────► kick the tailer of that path
+//
+// Idle files cost nothing but the sweep: once per poll_interval_ms, one stat of each file whose
+// safety check is due (each is due ever less often while it stays unchanged, see tailer.ts), all
+// at once, so a thousand idle files wake the process once a second, not a thousand times. The
+// same tick looks for include roots that appeared or vanished and retries unreadable paths.
 
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
@@ -13,12 +20,14 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { facilityCode, severityCode } from '../../util/syslog-codes.js';
+import { ReadBuffers } from './buffers.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { Discovery } from './discovery.js';
+import { DirNotify } from './notify.js';
 import { identify, identityMatches, type FileIdentity } from './identity.js';
-import type { FileSourceOptions } from './options.js';
+import { maxPollIntervalMs, type FileSourceOptions } from './options.js';
 import { classifyPath, locateGeneration } from './rotation.js';
-import { FileTailer, type TailerConfig, type TailerHost } from './tailer.js';
+import { FileTailer, MAX_IN_FLIGHT, type TailerConfig, type TailerHost } from './tailer.js';
 
 /** How long stop() waits for reads to end and batches to settle. */
 export const STOP_WAIT_MS = 5_000;
@@ -50,11 +59,21 @@ async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** What tests may change. */
+export interface FileSourceInternals {
+  /** false: ignore every change notification (directory watches, chokidar's `change`), as on a
+   *  file system without them: only new files are reported (chokidar's `add`); the safety sweep
+   *  must find growth, truncations and rotations. Default true. */
+  readonly notifications?: boolean;
+}
+
 export class FileSource implements Source, TailerHost {
   private readonly _opts: FileSourceOptions;
+  private readonly _notifications: boolean;
   private _ctx: SourceContext | undefined;
   private _cfg: TailerConfig | undefined;
   private _discovery: Discovery | undefined;
+  private readonly _notify: DirNotify;
   private _writer: CheckpointWriter | undefined;
   private readonly _tailers: Set<FileTailer>;
   /** Included path → the generation followed there. */
@@ -68,6 +87,7 @@ export class FileSource implements Source, TailerHost {
   private _dirty: boolean;
   private _stopping: boolean;
   private _busy: boolean;
+  private _sweeping: boolean;
   private _wakeReconciler: (() => void) | undefined;
   private _idleWaiters: (() => void)[];
   private _reconciler: Promise<void>;
@@ -75,11 +95,16 @@ export class FileSource implements Source, TailerHost {
   private _pollTimer: NodeJS.Timeout | undefined;
   private _checkpointTimer: NodeJS.Timeout | undefined;
 
-  constructor(opts: FileSourceOptions) {
+  constructor(opts: FileSourceOptions, internals: FileSourceInternals = {}) {
     this._opts = opts;
+    this._notifications = internals.notifications ?? true;
     this._ctx = undefined;
     this._cfg = undefined;
     this._discovery = undefined;
+    this._notify = new DirNotify({
+      event: (kind, dir, path) => this._notified(kind, dir, path),
+      error: (err) => this._ctx?.telemetry.emit('file_read_error', { err }),
+    });
     this._writer = undefined;
     this._tailers = new Set();
     this._byPath = new Map();
@@ -90,6 +115,7 @@ export class FileSource implements Source, TailerHost {
     this._dirty = false;
     this._stopping = false;
     this._busy = false;
+    this._sweeping = false;
     this._wakeReconciler = undefined;
     this._idleWaiters = [];
     this._reconciler = Promise.resolve();
@@ -110,7 +136,9 @@ export class FileSource implements Source, TailerHost {
       maxLineBytes: o.max_line_bytes,
       partialFlushMs: o.partial_flush_ms,
       readChunkBytes: o.read_chunk_bytes,
+      buffers: new ReadBuffers(o.read_chunk_bytes, MAX_IN_FLIGHT),
       pollIntervalMs: o.poll_interval_ms,
+      maxPollIntervalMs: maxPollIntervalMs(o),
       rotateWaitMs: o.rotate_wait_ms,
       host: ctx.node.name,
       facility: facilityCode(o.facility) ?? 1,
@@ -132,7 +160,9 @@ export class FileSource implements Source, TailerHost {
       (err) => ctx.telemetry.emit('file_checkpoint_error', { file, err }),
     );
     this._discovery = new Discovery(o.include, o.exclude, process.cwd(), {
-      file: (path) => this._schedule(path, this._initialScan),
+      file: (path, event) => {
+        if (event === 'add' || this._notifications) this._schedule(path, this._initialScan);
+      },
       error: (err) => ctx.telemetry.emit('file_read_error', { err }),
     });
     try {
@@ -162,6 +192,7 @@ export class FileSource implements Source, TailerHost {
     // Stop reading first: no new batch (nor a resend of a batch that came back retryable) is pushed.
     for (const t of this._tailers) t.stop();
     this._wakeReconciler?.();
+    this._notify.close();
     await this._discovery?.close();
     // No tailer is created once the reconcile loop has ended (it checks _stopping after each await).
     await bounded(Promise.all([this._reconciler, this._poller]), deadline - Date.now());
@@ -196,6 +227,30 @@ export class FileSource implements Source, TailerHost {
     this._tailers.delete(t);
     if (this._byPath.get(t.path) === t) this._byPath.delete(t.path);
     this._dirty = true;
+  }
+
+  // ---- change notifications
+
+  /** Follow generation `t` at `path`, with its directory watched. */
+  private _follow(path: string, t: FileTailer): void {
+    this._byPath.set(path, t);
+    if (this._notifications) this._notify.watch(dirname(path));
+  }
+
+  private _notified(kind: 'change' | 'rename', dir: string, path: string | undefined): void {
+    if (this._stopping) return;
+    if (path === undefined) {
+      // The kernel did not say what changed: re-check every path followed there.
+      for (const p of this._byPath.keys()) if (dirname(p) === dir) this._schedule(p, false);
+      return;
+    }
+    const t = this._byPath.get(path);
+    if (kind === 'change' && t !== undefined && t.mode === 'live') {
+      // Written to: the tailer reads (and sees a truncation itself). No stat needed.
+      t.kick();
+      return;
+    }
+    if (t !== undefined || (kind === 'rename' && this._discovery?.matches(path) === true)) this._schedule(path, false);
   }
 
   // ---- checkpoint
@@ -236,7 +291,7 @@ export class FileSource implements Source, TailerHost {
       }
       const t = this._newTailer(g.fh, g.path, id, e.stream, e.offset, true, defaultProgramOf(this._opts, e.path));
       if (this._discovery!.matches(g.path) && !this._byPath.has(g.path)) {
-        this._byPath.set(g.path, t);
+        this._follow(g.path, t);
       } else {
         ctx.telemetry.emit('file_rotated', { path: e.path, to: g.path, stream: e.stream });
         t.drain();
@@ -255,10 +310,37 @@ export class FileSource implements Source, TailerHost {
 
   private _poll(): void {
     if (this._stopping) return;
-    for (const p of this._byPath.keys()) this._schedule(p, false);
     for (const p of this._unreadable) this._schedule(p, false);
+    this._sweep(Date.now());
     // Roots that appeared (or disappeared) since the last poll; chokidar does not report them.
     this._poller = this._poller.then(() => this._discovery?.poll()).catch((err: unknown) => this.ctx.telemetry.emit('file_read_error', { err }));
+  }
+
+  /**
+   * The safety net for missed notifications: stat, in one batch, each live file whose check is due;
+   * a path that holds another file (or none) is re-checked, a file whose size changed is read.
+   */
+  private _sweep(now: number): void {
+    if (this._sweeping) return;
+    const due: FileTailer[] = [];
+    for (const t of this._byPath.values()) {
+      if (t.mode !== 'live' || now < t.nextCheckAt) continue;
+      t.checking(now);
+      due.push(t);
+    }
+    if (due.length === 0) return;
+    this._sweeping = true;
+    void Promise.all(due.map((t) => this._check(t))).finally(() => {
+      this._sweeping = false;
+    });
+  }
+
+  private async _check(t: FileTailer): Promise<void> {
+    const path = t.path;
+    const st = await stat(path, { bigint: true }).catch(() => undefined);
+    if (this._stopping || t.path !== path || this._byPath.get(path) !== t) return;
+    if (classifyPath(t.id, st) !== 'same') this._schedule(path, false);
+    else if (Number(st!.size) !== t.sizeSeen) t.kick();
   }
 
   private _whenIdle(): Promise<void> {
@@ -333,7 +415,7 @@ export class FileSource implements Source, TailerHost {
     if (g.path !== oldPath && this._discovery!.matches(g.path)) {
       // Renamed to another included name: the same stream goes on there.
       const other = this._byPath.get(g.path);
-      this._byPath.set(g.path, t);
+      this._follow(g.path, t);
       t.reattach(g.path);
       if (other !== undefined && other !== t && depth < MAX_RELOCATE_DEPTH) await this._relocate(other, g.path, depth + 1);
       else if (other !== undefined && other !== t) other.drain();
@@ -341,7 +423,7 @@ export class FileSource implements Source, TailerHost {
     }
     if (g.path === oldPath) {
       // It was back at its path by the time we looked (raced with another rename).
-      this._byPath.set(oldPath, t);
+      this._follow(oldPath, t);
       t.kick();
       return;
     }
@@ -368,7 +450,7 @@ export class FileSource implements Source, TailerHost {
         // Renamed into this path: the generation keeps its stream. (Attached elsewhere: a hard
         // link, followed at its first path only.)
         if (this._byPath.get(u.path) !== u) {
-          this._byPath.set(path, u);
+          this._follow(path, u);
           u.reattach(path);
         }
         this._unreadable.delete(path);
@@ -377,7 +459,7 @@ export class FileSource implements Source, TailerHost {
       const offset = initial && this._startAtEnd ? size : 0;
       const t = this._newTailer(fh, path, id, newStreamId(), offset, false, defaultProgramOf(this._opts, path));
       keep = true;
-      this._byPath.set(path, t);
+      this._follow(path, t);
       this._unreadable.delete(path);
       // A rotated predecessor is read to its end first (bounded), so lines keep their order.
       t.start(previous === undefined ? undefined : bounded(previous.whenAtEnd(), STOP_WAIT_MS));

@@ -1,13 +1,14 @@
 // Component tests of the file tail source on real tmp dirs: exact bytes, offsets and streams,
 // rotation, truncation, restart from the checkpoint, backpressure.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { Batch } from '../../../src/core/batch.js';
+import { Batch } from '../../../src/core/batch.js';
 import { DELIVERED, retryable, rejected } from '../../../src/core/outcome.js';
 import type { Source } from '../../../src/core/component.js';
 import { fileSource, fileSourceOptions } from '../../../src/sources/file/index.js';
+import { FileSource, type FileSourceInternals } from '../../../src/sources/file/source.js';
 import { MAX_IN_FLIGHT } from '../../../src/sources/file/tailer.js';
 import { testSourceContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -52,19 +53,22 @@ async function run(
   options: Record<string, unknown>,
   settle: Settle = 'deliver',
   onPush?: (b: Batch) => void,
+  internals?: FileSourceInternals,
 ): Promise<Run> {
   const batches: Batch[] = [];
   const held: Batch[] = [];
   const stalled: (() => void)[] = [];
   const ctx = testSourceContext({ stateDir, id: 'tail' }, (b) => {
     onPush?.(b);
-    batches.push(b);
+    // A copy of the bytes: once settled, a batch's buffer is the source's again (read buffers are reused).
+    batches.push(new Batch(Buffer.from(b.data), b.ends, b.meta, b.pos));
     if (settle === 'deliver') b.settle(DELIVERED);
     else held.push(b);
     if (settle === 'stall') return new Promise<void>((r) => stalled.push(r));
     return undefined;
   });
-  const source = fileSource.create(fileSourceOptions.parse({ type: 'file', ...FAST, ...options }));
+  const opts = fileSourceOptions.parse({ type: 'file', ...FAST, ...options });
+  const source = internals === undefined ? fileSource.create(opts) : new FileSource(opts, internals);
   await source.start(ctx);
   let stopped = false;
   const stop = async () => {
@@ -308,6 +312,22 @@ test('review-1: lines written to a rotated file well after the rename are still 
   assertOnce(r.lines(), ['line-1', 'new-1', 'late-to-rotated']);
 });
 
+test('a file quiet for longer than rotate_wait_ms before its rotation still gets its late lines', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  const fd = openSync(file, 'a'); // the application's log fd
+  writeSync(fd, 'line-1\n');
+  const r = await run(t, join(dir, 'state'), { include: [file], start_at: 'beginning', rotate_wait_ms: 1_000 });
+  await waitFor('line-1', () => r.lines().includes('line-1'));
+  await sleep(1_300); // quiet for longer than rotate_wait_ms
+  renameSync(file, `${file}.1`);
+  await waitFor('the rotation', () => r.counter('logship_file_rotations_total') === 1);
+  writeSync(fd, 'late-to-rotated\n'); // at once: well within rotate_wait_ms of the rotation
+  closeSync(fd);
+  await waitFor('the late line', () => r.lines().includes('late-to-rotated'), 3_000);
+  assertOnce(r.lines(), ['line-1', 'late-to-rotated']);
+});
+
 test('rotation to a name the include also matches keeps the stream: nothing twice', async (t) => {
   const dir = await setup(t);
   const file = join(dir, 'app.log');
@@ -378,6 +398,82 @@ test('delete, then recreate: the rest is drained, the new file is a new stream f
     const cp = JSON.parse(readFileSync(join(dir, 'state', 'checkpoints', 'tail.json'), 'utf8')) as { files: { stream: string }[] };
     return cp.files.length === 1 && cp.files[0]!.stream === r.streams()[1];
   });
+});
+
+test('issue-5 idle: with polling off (10 min), appends, rename, late writes, recreate and copytruncate are seen by notifications', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  writeFileSync(file, '');
+  const r = await run(t, join(dir, 'state'), { include: [file], poll_interval_ms: 600_000 });
+  const fd = openSync(file, 'a'); // the application's log fd
+  await sleep(300); // idle first: no timer of the tailer would find what follows
+  writeSync(fd, text(lineSeq(1, 50)));
+  await waitFor('50 lines', () => r.lines().length === 50, 3_000);
+  writeSync(fd, 'partial');
+  await sleep(400); // partial_flush_ms 300
+  await waitFor('the partial line', () => r.lines().length === 51, 3_000);
+  renameSync(file, `${file}.1`); // logrotate, no create yet
+  await waitFor('the rotation', () => r.counter('logship_file_rotations_total') === 1, 3_000);
+  writeSync(fd, ' late\n'); // the app has not reopened its log yet
+  closeSync(fd);
+  writeFileSync(file, text(lineSeq(52, 60)));
+  await waitFor('60 lines', () => r.lines().length === 60, 3_000);
+  copyFileSync(file, `${file}.2`);
+  truncateSync(file, 0);
+  appendFileSync(file, text(lineSeq(61, 65)));
+  await waitFor('65 lines', () => r.lines().length >= 65, 3_000);
+  unlinkSync(file);
+  writeFileSync(file, text(lineSeq(66, 70)));
+  await waitFor('71 lines', () => r.lines().length >= 71, 3_000);
+  await sleep(300);
+  assertOnce(r.lines(), [...lineSeq(1, 50), 'partial', ' late', ...lineSeq(52, 70)]);
+  assert.equal(r.streams().length, 4);
+  assert.equal(r.counter('logship_file_truncations_total'), 1);
+});
+
+test('issue-5 idle: without any change notification, the safety sweep finds growth, a rotation and a truncation', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  writeFileSync(file, '');
+  const r = await run(t, join(dir, 'state'), { include: [file], poll_interval_ms: 50, max_poll_interval_ms: 400 }, 'deliver', undefined, {
+    notifications: false,
+  });
+  const fd = openSync(file, 'a');
+  await sleep(1_000); // idle long enough for the checks to back off to max_poll_interval_ms
+  writeSync(fd, text(lineSeq(1, 10)));
+  await waitFor('10 lines', () => r.lines().length === 10, 3_000);
+  renameSync(file, `${file}.1`);
+  writeSync(fd, text(lineSeq(11, 12)));
+  closeSync(fd);
+  await waitFor('the rotation', () => r.counter('logship_file_rotations_total') === 1, 3_000);
+  await waitFor('12 lines', () => r.lines().length === 12, 3_000);
+  writeFileSync(file, text(lineSeq(13, 20))); // a new file: chokidar's add
+  await waitFor('20 lines', () => r.lines().length === 20, 3_000);
+  await sleep(1_000);
+  truncateSync(file, 0);
+  appendFileSync(file, text(lineSeq(21, 22))); // shorter than before: the size differs
+  await waitFor('22 lines', () => r.lines().length >= 22, 3_000);
+  await sleep(300);
+  assertOnce(r.lines(), lineSeq(1, 22));
+  assert.equal(r.streams().length, 3);
+  assert.equal(r.counter('logship_file_truncations_total'), 1);
+});
+
+test('issue-5 idle: an idle source does not rewrite its checkpoint', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  writeFileSync(file, text(lineSeq(1, 10)));
+  const r = await run(t, join(dir, 'state'), { include: [file], start_at: 'beginning' });
+  await waitFor('10 lines', () => r.lines().length === 10);
+  const cp = join(dir, 'state', 'checkpoints', 'tail.json');
+  const offsetOf = () => (JSON.parse(readFileSync(cp, 'utf8')) as { files: { offset: number }[] }).files[0]?.offset;
+  await waitFor('the offset checkpointed', () => offsetOf() === 110);
+  const ino = statSync(cp).ino; // every write replaces the file (temp + rename): a new inode
+  await sleep(500); // 25 checkpoint intervals
+  assert.equal(statSync(cp).ino, ino, 'not written while nothing changed');
+  appendFileSync(file, text(lineSeq(11, 11)));
+  await waitFor('the new offset checkpointed', () => offsetOf() === 121);
+  assert.notEqual(statSync(cp).ino, ino);
 });
 
 test('restart resumes at the acked offset in the same stream; files created while down are read whole', async (t) => {
@@ -505,6 +601,25 @@ test('backpressure: a push that does not return stops reading; unsettled batches
   await waitFor('all 20000 lines', () => unsettled.records().length === 20_000, 10_000);
   clearInterval(deliverAll);
   assert.deepEqual(unsettled.bytesOf(unsettled.streams()[0]!).data, readFileSync(big));
+});
+
+test('issue-5 memory: a read buffer is reused only once its batch has settled', async (t) => {
+  const dir = await setup(t);
+  const file = join(dir, 'app.log');
+  writeFileSync(file, text(lineSeq(1, 60))); // 11-byte lines: 5 per 64-byte chunk
+  const r = await run(t, join(dir, 'state'), { include: [file], start_at: 'beginning', read_chunk_bytes: 64, max_line_bytes: 32 }, 'hold');
+  let settled = 0;
+  while (r.lines().length < 60 || settled < r.batches.length) {
+    await waitFor('a held batch', () => r.held.length > 0, 3_000);
+    // Settle in order, checking first that the bytes of the held batch are still those pushed
+    // (r.batches holds copies taken at push time), while later batches reuse settled buffers.
+    const b = r.held.shift()!;
+    assert.deepEqual(b.data, r.batches[settled]!.data, `batch ${settled} unchanged until settled`);
+    b.settle(DELIVERED);
+    settled++;
+  }
+  assertOnce(r.lines(), lineSeq(1, 60));
+  assert.deepEqual(r.bytesOf(r.streams()[0]!).data, readFileSync(file));
 });
 
 test('a corrupt checkpoint file fails start() with LS_STATE_CORRUPT', async (t) => {

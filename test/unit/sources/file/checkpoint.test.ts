@@ -1,6 +1,6 @@
 // Checkpoint file: round trip, atomic replace, and a clear error for a corrupt file.
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CheckpointWriter, parseCheckpoint, readCheckpoint, writeCheckpoint, type CheckpointEntry } from '../../../../src/sources/file/checkpoint.js';
@@ -77,4 +77,32 @@ test('CheckpointWriter reports a failed write as false', async (t) => {
   const w = new CheckpointWriter(join(dir, 'file', 'sub', 'x.json'), () => [], (err) => errors.push(err));
   assert.equal(await w.write(), false);
   assert.equal(errors.length, 1);
+});
+
+test('CheckpointWriter skips a state already on disk, and writes it again after a failed write', async (t) => {
+  const dir = await tmpDir(t);
+  const sub = join(dir, 'sub');
+  const file = join(sub, 'x.json');
+  let state: CheckpointEntry[] = [entry];
+  const errors: unknown[] = [];
+  const w = new CheckpointWriter(file, () => state, (err) => errors.push(err));
+  assert.equal(await w.write(), true);
+  assert.equal(w.writes, 1);
+  await unlink(file); // gone: a skipped write does not notice (the writer trusts its own last write)
+  assert.equal(await w.write(), true, 'unchanged: nothing to write');
+  assert.equal(w.writes, 1);
+  state = [{ ...entry, offset: 7 }];
+  assert.equal(await w.write(), true);
+  assert.equal(w.writes, 2);
+  assert.equal(JSON.parse(await readFile(file, 'utf8')).files[0].offset, 7);
+  // A failed write forgets what is on disk: the same state is written once the failure is gone.
+  await rm(sub, { recursive: true });
+  await writeFile(sub, 'not a directory');
+  state = [{ ...entry, offset: 8 }];
+  assert.equal(await w.write(), false);
+  assert.equal(errors.length, 1);
+  await unlink(sub);
+  assert.equal(await w.write(), true);
+  assert.equal(w.writes, 3);
+  assert.equal(JSON.parse(await readFile(file, 'utf8')).files[0].offset, 8);
 });

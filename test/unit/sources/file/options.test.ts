@@ -1,7 +1,7 @@
 // File source options: defaults, syslog names and numbers, cross-field rule.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileSourceOptions } from '../../../../src/sources/file/options.js';
+import { fileSourceOptions, maxPollIntervalMs } from '../../../../src/sources/file/options.js';
 
 test('defaults', () => {
   const o = fileSourceOptions.parse({ type: 'file', include: ['/var/log/*.log'] });
@@ -48,4 +48,14 @@ test('every key has a description', () => {
   for (const [key, schema] of Object.entries(fileSourceOptions.shape)) {
     assert.ok(typeof schema.description === 'string' && schema.description.length > 0, key);
   }
+});
+
+test('max_poll_interval_ms: 30 s by default (poll_interval_ms if longer), never below poll_interval_ms', () => {
+  const parse = (o: Record<string, unknown>) => fileSourceOptions.parse({ type: 'file', include: ['a'], ...o });
+  assert.equal(maxPollIntervalMs(parse({})), 30_000);
+  assert.equal(maxPollIntervalMs(parse({ poll_interval_ms: 60_000 })), 60_000);
+  assert.equal(maxPollIntervalMs(parse({ poll_interval_ms: 500, max_poll_interval_ms: 500 })), 500);
+  const r = fileSourceOptions.safeParse({ type: 'file', include: ['a'], poll_interval_ms: 2000, max_poll_interval_ms: 1000 });
+  assert.equal(r.success, false);
+  assert.deepEqual(r.error?.issues[0]?.path, ['max_poll_interval_ms']);
 });
