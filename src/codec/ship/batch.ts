@@ -14,7 +14,6 @@
 //   so the gaps are the byte counts of the records a filter dropped between kept ones.
 
 import { endianness } from 'node:os';
-import { Compressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import { LogshipError } from '../../core/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from '../framing/length-prefixed.js';
@@ -33,6 +32,9 @@ import {
 import { FieldReader, invalid, strFieldBytes, writeStr, writeU64 } from './wire.js';
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+/** Scratch buffers larger than this are let go after use. */
+const SCRATCH_KEEP_BYTES = 8 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 /** Fixed-size fields of the body: offset 8 + count 4 + flags 1 + facility 1 + severity 1 + timeMs 8 + payload length 4. */
 const FIXED_BODY_BYTES = 27;
 
@@ -43,18 +45,26 @@ export interface BatchEncoderOptions {
   readonly maxFrameBytes?: number;
 }
 
-/** Encodes batches into whole BATCH frames. Holds one reusable zstd compression context. */
+/**
+ * Encodes batches into whole BATCH frames. Holds one reusable zstd compression context and two
+ * grow-only scratch buffers (the uncompressed payload, zstd's output), so that the only memory
+ * allocated per batch is its frame.
+ */
 export class ShipBatchEncoder {
-  private readonly _compressor: Compressor | null;
+  private readonly _cctx: InstanceType<typeof zstdBinding.CCtx> | null;
   private readonly _maxFrame: number;
+  private _payload: Buffer;
+  private _zout: Buffer;
 
   constructor(opts: BatchEncoderOptions) {
     this._maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this._payload = EMPTY;
+    this._zout = EMPTY;
     if (opts.compressionLevel === 0) {
-      this._compressor = null;
+      this._cctx = null;
     } else {
-      this._compressor = new Compressor();
-      this._compressor.setParameters({ compressionLevel: opts.compressionLevel });
+      this._cctx = new zstdBinding.CCtx();
+      this._cctx.setParameter(zstdBinding.CParameter.compressionLevel, opts.compressionLevel);
     }
   }
 
@@ -90,11 +100,14 @@ export class ShipBatchEncoder {
 
     // Compress the payload; keep it raw when compression is off or does not pay.
     let z: Buffer | null = null;
-    if (this._compressor !== null) {
-      const payload = Buffer.allocUnsafe(payloadLen);
+    if (this._cctx !== null) {
+      if (this._payload.length < payloadLen) this._payload = Buffer.allocUnsafeSlow(payloadLen);
+      const payload = this._payload.subarray(0, payloadLen);
       writePayload(payload, b.ends, gaps, b.data);
-      z = this._compressor.compress(payload);
-      if (z.length >= payloadLen) z = null;
+      const bound = zstdBinding.compressBound(payloadLen);
+      if (this._zout.length < bound) this._zout = Buffer.allocUnsafeSlow(bound);
+      const n = this._cctx.compress2(this._zout, payload);
+      z = n < payloadLen ? this._zout.subarray(0, n) : null;
     }
     const payloadAt = FRAME_HEADER_BYTES + headLen;
     const frameLen = payloadAt + (z === null ? payloadLen : z.length);
@@ -107,6 +120,9 @@ export class ShipBatchEncoder {
     const frame = Buffer.allocUnsafe(frameLen);
     if (z !== null) z.copy(frame, payloadAt);
     else writePayload(frame.subarray(payloadAt), b.ends, gaps, b.data);
+    // A rare huge batch must not pin huge scratch buffers for the life of the encoder.
+    if (this._payload.length > SCRATCH_KEEP_BYTES) this._payload = EMPTY;
+    if (this._zout.length > SCRATCH_KEEP_BYTES) this._zout = EMPTY;
     let flags = z !== null ? BATCH_FLAG_ZSTD : 0;
     if (b.meta.format === 'syslog') flags |= BATCH_FLAG_SYSLOG;
     if (gaps !== null) flags |= BATCH_FLAG_RECORD_OFFSETS;
