@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: builds the CLI and maps errors to exit codes. The ONLY place that exits.
 // 0 ok · 1 failure · 2 usage · 78 configuration (sysexits EX_CONFIG).
+import './boot.js'; // first: V8 flags (see boot.ts)
 import { CommanderError } from '@commander-js/extra-typings';
 import { buildCli } from './cli/index.js';
 import { EXIT, ExitError, LogshipError } from './core/errors.js';
