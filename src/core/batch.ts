@@ -12,6 +12,10 @@
 // its own stream offset in recordOffsets, and endOffset still marks the end of the whole range the
 // batch accounts for (so dedupe high-water marks move past dropped records too).
 //
+// Once a batch has settled, its source may reuse its data buffer (the file source pools its read
+// buffers): whatever a destination, the router or a spool keeps past its outcome, it copies first
+// (an encoded frame, a spool record, a compacted batch), and a parked batch is not settled.
+//
 // When meta.format is 'syslog', each record is a syslog message; its per-record fields (host,
 // program, PRI, timestamp…) are parsed only when something needs them, into `fields`.
 
