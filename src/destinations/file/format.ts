@@ -34,6 +34,7 @@ import {
   type ParseResult,
   type TemplatePart,
 } from './path-template.js';
+import { copyBytes, SMALL_COPY } from '../../util/copy-bytes.js';
 
 export const DEFAULT_LINE_TEMPLATE = '${ISODATE} ${host} ${program}: ${MESSAGE}';
 export const RAW_LINE_TEMPLATE = '${MESSAGE}';
@@ -142,17 +143,17 @@ export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch:
       if (k === last) break;
       if (s >= e) continue;
       if (nul === -1 || nul >= e) {
-        at = putBytes(out, at, data, s, e);
+        at = copyBytes(out, at, data, s, e);
       } else {
         // Slow path: this record holds NUL bytes; copy the runs between them.
         let p = s;
         let z = nul < s ? data.indexOf(0, s) : nul;
         while (z !== -1 && z < e) {
-          at = putBytes(out, at, data, p, z);
+          at = copyBytes(out, at, data, p, z);
           p = z + 1;
           z = data.indexOf(0, p);
         }
-        at = putBytes(out, at, data, p, e);
+        at = copyBytes(out, at, data, p, e);
       }
     }
     out[at++] = 0x0a;
@@ -281,19 +282,6 @@ function stepsOf(fmt: LineFormat): LineSteps {
 }
 
 const EMPTY_BYTES = Buffer.alloc(0);
-/** Runs up to this long are copied byte by byte (cheaper than a native call below it). */
-const SMALL_COPY = 32;
-
-/** Copies src[s, e) to out at `at`; returns the new end. */
-function putBytes(out: Uint8Array, at: number, src: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (n > SMALL_COPY) {
-    out.set(new Uint8Array(src.buffer, src.byteOffset + s, n), at);
-    return at + n;
-  }
-  while (s < e) out[at++] = src[s++]!;
-  return at;
-}
 
 /** Copies all of src to out at `at`; returns the new end. */
 function putAll(out: Uint8Array, at: number, src: Uint8Array): number {
@@ -365,11 +353,11 @@ function copyDroppingNul(out: Buffer, at: number, data: Buffer, s: number, e: nu
   let p = s;
   let z = data.indexOf(0, s);
   while (z !== -1 && z < e) {
-    at = putBytes(out, at, data, p, z);
+    at = copyBytes(out, at, data, p, z);
     p = z + 1;
     z = data.indexOf(0, p);
   }
-  return putBytes(out, at, data, p, e);
+  return copyBytes(out, at, data, p, e);
 }
 
 /** End of record i's text (without "\n" or "\r\n"); `s0` is its recordStart. */
@@ -526,7 +514,7 @@ export function encodeSyslogRecords(
           const te = textEndOf(data, ends, i, s0);
           const ms = raw ? start : Math.max(fields.msgStart[i]!, start);
           const me = raw ? te : Math.min(fields.msgEnd[i]!, te);
-          if (ms < me) at = hasNul ? copyDroppingNul(out, at, data, ms, me) : putBytes(out, at, data, ms, me);
+          if (ms < me) at = hasNul ? copyDroppingNul(out, at, data, ms, me) : copyBytes(out, at, data, ms, me);
           break;
         }
         case S_YEAR:

@@ -274,18 +274,6 @@ export class WriterCore {
     return this._streams.get(streamKey(origin, stream))?.hw;
   }
 
-  /** Holes of a stream (flat [start, end) pairs) (for tests and status). */
-  holes(origin: string, stream: string): readonly number[] {
-    return this._streams.get(streamKey(origin, stream))?.holes ?? [];
-  }
-
-  /** Batches parked, waiting for the range before them (for tests and status). */
-  get parked(): number {
-    let n = 0;
-    for (const w of this._waits.values()) n += w.parked.length;
-    return n;
-  }
-
   submit(route: FileRoute, batch: Batch, yieldSlot?: () => void): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       const key = streamKey(batch.pos.origin, batch.pos.stream);

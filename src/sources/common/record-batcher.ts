@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { Batch, type BatchMeta } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
+import { copyBytes } from '../../util/copy-bytes.js';
 
 export interface RecordBatcherOptions {
   /** Meta shared by the records (timeMs is set when the batch is cut). */
@@ -37,19 +38,6 @@ const INITIAL_RECORDS = 64;
 const LF = 0x0a;
 /** Room past maxBatchBytes in the scratch buffer, for the record that fills a batch. */
 const SCRATCH_SLACK = 16 * 1024;
-/** Runs up to this long are copied byte by byte (cheaper than a native call below it). */
-const SMALL_COPY = 32;
-
-/** Copies src[s, e) into out at `at`; returns the new end. */
-function put(out: Uint8Array, at: number, src: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  if (n > SMALL_COPY) {
-    out.set(new Uint8Array(src.buffer, src.byteOffset + s, n), at);
-    return at + n;
-  }
-  while (s < e) out[at++] = src[s++]!;
-  return at;
-}
 
 export class RecordBatcher {
   readonly stream: string;
@@ -111,7 +99,7 @@ export class RecordBatcher {
       this._reserve(n + 1);
       const buf = this._scratch;
       const at = this._scratchLen;
-      const stop = put(buf, at, src, start, end);
+      const stop = copyBytes(buf, at, src, start, end);
       buf[stop] = LF;
       this._scratchLen = stop + 1;
       const k = this._pieceSrc.length - 1;
@@ -153,7 +141,7 @@ export class RecordBatcher {
       // The one copy of the batch's bytes.
       data = Buffer.allocUnsafe(this._len);
       let at = 0;
-      for (let k = 0; k < srcs.length; k++) at = put(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
+      for (let k = 0; k < srcs.length; k++) at = copyBytes(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
     }
     const ends = this._ends.slice(0, this._count);
     const batch = new Batch(data, ends, { ...this._opts.meta, timeMs: Date.now() }, { origin: this._ctx.node.name, stream: this.stream, offset: this._offset });
