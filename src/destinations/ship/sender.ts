@@ -93,7 +93,7 @@ export class ShipSender implements Destination {
    * Per stream, the path (upstream and peer node name) that acknowledged its latest batch. A batch
    * sent another way is flagged rerouted: the previous peer (a relay) may still hold acknowledged batches of
    * the stream that the server has not seen, and the server must wait for them (docs/protocol.md §4).
-   * A stream not in the map (new, forgotten, or after a restart) is flagged too.
+   * A stream not in the map (new, forgotten, or after a restart) is flagged too, with several upstreams.
    */
   private readonly _ackedBy = new Map<string, string>();
 
@@ -309,9 +309,14 @@ export class ShipSender implements Destination {
     if (batches > 0) this._countSent(bytes, batches, resent);
   }
 
-  /** Flags the batch rerouted unless the lane's peer acknowledged the stream's latest batch. */
+  /**
+   * Flags the batch rerouted unless the lane's path acknowledged the stream's latest batch. A stream
+   * with no known path (new, forgotten, or after this sender's start) is flagged only when there are
+   * several upstreams: with one, there was no other way for earlier batches to go.
+   */
   private _flagPath(lane: Lane, entry: Pending): void {
-    if (this._ackedBy.get(entry.key) !== lane.peer) markRerouted(entry.frame);
+    const last = this._ackedBy.get(entry.key);
+    if (last === undefined ? this._lanes.length > 1 : last !== lane.peer) markRerouted(entry.frame);
   }
 
   private _rememberPeer(key: string, peer: string): void {
