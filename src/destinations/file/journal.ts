@@ -29,6 +29,7 @@ import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LogshipError } from '../../core/errors.js';
+import { crc32 } from '../../util/crc32.js';
 
 /** A data file as the journal knows it: path, identity ("dev:ino") and size. */
 export interface FileMark {
@@ -90,23 +91,6 @@ const HEADER = 8;
 export const MAX_RECORD = 256 * 1024 * 1024;
 /** A snapshot is split into records of about this many bytes (well below MAX_RECORD). */
 export const SNAP_PART_BYTES = 1024 * 1024;
-
-const CRC_TABLE = ((): Uint32Array => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE 802.3), as zlib's. */
-export function crc32(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export function encodeRecord(rec: JournalRecord): Buffer {
   const payload = Buffer.from(JSON.stringify(rec), 'utf8');

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  crc32,
   encodeRecord,
   Journal,
   MAX_RECORD,
@@ -13,6 +12,7 @@ import {
   type JournalRecord,
   type SnapEntry,
 } from '../../../../src/destinations/file/journal.js';
+import { crc32 } from '../../../../src/util/crc32.js';
 import { tmpDir } from '../../../helpers/tmp.js';
 
 const F = (p: string, size: number) => ({ p, id: '1:2', size });
