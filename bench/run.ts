@@ -4,7 +4,7 @@
 // TCP/file scenario lost or duplicated a line.
 //
 //   npm run bench -- SCENARIO|all [more…] [--runs N] [--lines N] [--quick] [--only logship,rsyslog]
-//                    [--cpu-prof] [--keep] [--no-limits] [--results FILE | --no-results]
+//                    [--cpu-prof] [--node-flags FLAGS] [--keep] [--no-limits] [--results FILE | --no-results]
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ const USAGE = `usage: npm run bench -- SCENARIO|all [SCENARIO…] [options]
   --only LIST   contenders to run, comma-separated: logship,rsyslog,syslog-ng
   --logship DIR a folder with another build of logship (DIR/dist/main.js) to measure instead of this repo's
   --cpu-prof    run logship under node --cpu-prof; profiles go to bench/profiles/, top functions to the report
+  --node-flags F more node flags for logship's measured processes, space-separated (e.g. --node-flags="--trace-gc"; with --keep)
   --keep        keep the temp dirs (configs, logs, outputs)
   --no-limits   skip the loopback and disk limit measurements
   --results F   write the report to F (default bench/RESULTS.md); --no-results: write none`;
@@ -41,6 +42,7 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      'node-flags': { type: 'string' },
       logship: { type: 'string' },
       keep: { type: 'boolean', default: false },
       'no-limits': { type: 'boolean', default: false },
@@ -102,7 +104,8 @@ async function main(): Promise<number> {
 
   const cpuProfDir = a['cpu-prof'] ? join(REPO, 'bench', 'profiles') : undefined;
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
-  const ctx = { root, logshipMain, quick, keep: a.keep, caps, cpuProfDir, log };
+  const nodeFlags = (a['node-flags'] ?? '').split(' ').filter((f) => f !== '');
+  const ctx = { root, logshipMain, quick, keep: a.keep, caps, cpuProfDir, nodeFlags, log };
   const reports: ScenarioReport[] = [];
   let anyBroken = false;
 

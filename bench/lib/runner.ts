@@ -23,6 +23,8 @@ export interface RunContext {
   caps: Record<string, boolean>;
   /** Where logship's .cpuprofile files go (undefined: no profiling). */
   cpuProfDir: string | undefined;
+  /** More node flags for logship's measured processes (--node-flags). */
+  nodeFlags: readonly string[];
   log: (line: string) => void;
 }
 
@@ -163,7 +165,8 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
       mkdirSync(pdir, { recursive: true });
       const file = configPath(s, c.kind, p.role);
       const text = render(readFileSync(file, 'utf8'), { ...vars, DIR: pdir, ROLE: p.role }, file, ctx.caps);
-      const nodeArgs = c.kind === 'logship' && ctx.cpuProfDir !== undefined && p.measured ? ['--cpu-prof', `--cpu-prof-dir=${pdir}`] : [];
+      const nodeArgs = c.kind === 'logship' && p.measured ? [...ctx.nodeFlags] : [];
+      if (c.kind === 'logship' && ctx.cpuProfDir !== undefined && p.measured) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${pdir}`);
       const spec = launchSpec({ kind: c.kind, name: `${c.label} ${p.role}`, dir: pdir, configText: text, logshipMain: ctx.logshipMain, nodeArgs });
       const d = Daemon.start(spec);
       const slot: Slot = { d, role: p.role, measured: p.measured, dir: pdir, spec, tcp: p.ready.tcp.map((n) => ports[n]!), udp: p.ready.udp.map((n) => ports[n]!), cpuCarry: 0, hwmCarryKb: 0 };

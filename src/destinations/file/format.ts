@@ -127,9 +127,9 @@ export function encodedBound(lines: BatchLines, batch: Batch, first: number, fro
 /**
  * Writes the lines of records [first, count) into `out` at `at`; record `first` starts at byte
  * `from` (>= its recordStart: the part before was written earlier). Returns the new end.
+ * `data`: the batch's bytes, or a copy of them in out's ArrayBuffer (copied without garbage).
  */
-export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch: Batch, first: number, from: number): number {
-  const data = batch.data;
+export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch: Batch, first: number, from: number, data: Buffer = batch.data): number {
   const ends = batch.ends;
   const segs = lines.segs;
   const last = segs.length - 1;
@@ -404,6 +404,7 @@ export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields,
  * Writes the lines of a syslog batch's records into `out` at `at` (within syslogBound), each
  * rendered from its own fields; `records` (ascending) or first..count-1 when null. Returns the
  * new end. Message bytes are kept as received except NUL, which is dropped (as encodeRecords).
+ * `data`: the batch's bytes, or a copy of them in out's ArrayBuffer (copied without garbage).
  */
 export function encodeSyslogRecords(
   out: Buffer,
@@ -414,12 +415,12 @@ export function encodeSyslogRecords(
   records: readonly number[] | null,
   first: number,
   from: number,
+  data: Buffer = batch.data,
 ): number {
   const st = stepsOf(fmt);
   const codes = st.codes;
   const lits = st.lits;
   const nSteps = codes.length;
-  const data = batch.data;
   const ends = batch.ends;
   const raw = fmt.raw;
   const date = new SecondBytes();

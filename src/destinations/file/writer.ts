@@ -94,6 +94,8 @@ export const STREAM_IDLE_MS = 30 * 24 * 3600 * 1000;
 export const MAX_TRACKED_STREAMS = 100_000;
 /** Holes remembered per stream; past it the oldest is forgotten (its lines, if they come, are dropped as duplicates). */
 export const MAX_HOLES = 64;
+/** A cycle's arena (batch copies + file bytes) up to this size is kept for the next cycles. */
+const ARENA_KEEP_BYTES = 8 * 1024 * 1024;
 /** A cycle takes queued batches up to this many bytes (at least one batch). */
 const MAX_CYCLE_BYTES = 64 * 1024 * 1024;
 
@@ -206,6 +208,8 @@ export class WriterCore {
   private _queue: Pending[] = [];
   private _running: Promise<void> | undefined = undefined;
   private _seq: number;
+  /** The cycles' arena (see _arenaOf). */
+  private _arena: Buffer | undefined = undefined;
   /** Files a failed rollback left longer than committed: fixed before any new cycle. */
   private _rollback: FileMark[] = [];
 
@@ -706,19 +710,38 @@ export class WriterCore {
       return;
     }
 
-    // Build each file's bytes: one buffer, one write per file.
+    // Build each file's bytes, one write per file, in one arena: a copy of every batch written
+    // first, then the files' bytes. Messages are copied from those copies within the arena
+    // (copyWithin: no garbage per line, see util/copy-bytes.ts).
     const files = [...plans.values()];
+    const sources = new Map<Batch, number>();
+    let size = 0;
     for (const plan of files) {
-      const buf = Buffer.allocUnsafe(plan.bound);
-      let at = 0;
-      for (const s of plan.slices) {
-        at =
-          s.fields === undefined
-            ? encodeRecords(buf, at, s.lines!, s.item.batch, s.first, s.from)
-            : encodeSyslogRecords(buf, at, s.item.route.line, s.item.batch, s.fields, s.records, s.first, s.from);
+      for (const sl of plan.slices) {
+        const b = sl.item.batch;
+        if (!sources.has(b)) {
+          sources.set(b, size);
+          size += b.data.length;
+        }
       }
-      plan.buf = buf.subarray(0, at);
-      stats.bytes += at;
+    }
+    let at = size;
+    for (const plan of files) size += plan.bound;
+    const arena = this._arenaOf(size);
+    for (const [b, off] of sources) arena.set(b.data, off);
+    for (const plan of files) {
+      const start = at;
+      for (const sl of plan.slices) {
+        const b = sl.item.batch;
+        const off = sources.get(b)!;
+        const data = arena.subarray(off, off + b.data.length);
+        at =
+          sl.fields === undefined
+            ? encodeRecords(arena, at, sl.lines!, b, sl.first, sl.from, data)
+            : encodeSyslogRecords(arena, at, sl.item.route.line, b, sl.fields, sl.records, sl.first, sl.from, data);
+      }
+      plan.buf = arena.subarray(start, at);
+      stats.bytes += at - start;
     }
     const sync = live.some((it) => it.route.fsync);
     const seq = ++this._seq;
@@ -835,6 +858,18 @@ export class WriterCore {
       out.push({ abs, records: groups[k]! });
     }
     return out;
+  }
+
+  /**
+   * A buffer of at least `size` bytes for one cycle's arena (its own ArrayBuffer). Up to
+   * ARENA_KEEP_BYTES it is kept for the next cycles (cycles run one at a time, and nothing of a
+   * cycle's buffers outlives it); a larger one is used once.
+   */
+  private _arenaOf(size: number): Buffer {
+    if (this._arena !== undefined && this._arena.length >= size) return this._arena;
+    const buf = Buffer.allocUnsafeSlow(Math.max(size, 1));
+    if (size <= ARENA_KEEP_BYTES) this._arena = buf;
+    return buf;
   }
 
   private _failCycle(live: Pending[], e: LogshipError, now: number): void {
