@@ -228,8 +228,11 @@ export function renderTemplate(tpl: CompiledTemplate, meta: MacroValues, sanitiz
 export interface RecordPaths {
   /** Distinct rendered paths (relative to base_dir), in order of first appearance. */
   readonly paths: string[];
-  /** groups[k]: the indices of the records whose path is paths[k], ascending. */
-  readonly groups: number[][];
+  /**
+   * groups[k]: the indices of the records whose path is paths[k], ascending; null when there is
+   * one path, which every record renders to (no index list is built for the common case).
+   */
+  readonly groups: (number[] | null)[];
 }
 
 /**
@@ -243,11 +246,8 @@ export function groupRecordPaths(tpl: CompiledTemplate, batch: Batch, fields: Re
   const groups: number[][] = [];
   const n = batch.count;
   if (!tpl.hasMacros) {
-    if (n > 0) {
-      paths.push(renderTemplate(tpl, batch.meta, sanitize));
-      groups.push(Array.from({ length: n }, (_, i) => i));
-    }
-    return { paths, groups };
+    if (n > 0) paths.push(renderTemplate(tpl, batch.meta, sanitize));
+    return { paths, groups: n > 0 ? [null] : [] };
   }
   const u = tpl.uses;
   const byTuple = new Map<string, number>();
@@ -278,7 +278,9 @@ export function groupRecordPaths(tpl: CompiledTemplate, batch: Batch, fields: Re
         else {
           g = paths.length;
           paths.push(path);
-          groups.push([]);
+          // Index lists only once a second path appears: until then every record went to the first.
+          if (g === 1) groups.push(Array.from({ length: i }, (_, k) => k));
+          if (g >= 1) groups.push([]);
           byPath.set(path, g);
         }
         byTuple.set(key, g);
@@ -289,7 +291,7 @@ export function groupRecordPaths(tpl: CompiledTemplate, batch: Batch, fields: Re
       prevBucket = bucket;
       prevGroup = g;
     }
-    groups[g]!.push(i);
+    if (paths.length > 1) groups[g]!.push(i);
   }
-  return { paths, groups };
+  return { paths, groups: paths.length === 1 ? [null] : groups };
 }

@@ -839,8 +839,6 @@ export class WriterCore {
       const rp = groupRecordPaths(route.path, it.batch, fields, sanitizePathComponent);
       rels = rp.paths;
       groups = rp.groups;
-      // One group holding every record is the whole batch.
-      if (groups.length === 1) groups = [null];
     } else {
       rels = [renderTemplate(route.path, it.batch.meta, sanitizePathComponent)];
       groups = [null];

@@ -119,7 +119,7 @@ test('issue 3: a path is rendered once per distinct tuple, not once per record',
   };
   const r = group('${host}/${program}/${HOUR}.log', syslogBatch(lines), counting);
   assert.deepEqual(r.paths, ['h0/app/10.log', 'h1/app/10.log', 'h2/app/10.log']);
-  assert.deepEqual(r.groups.map((g) => g.length), [334, 333, 333]);
+  assert.deepEqual(r.groups.map((g) => g?.length), [334, 333, 333]);
   assert.equal(calls, 3 * 3, 'three macros, three tuples');
 });
 
@@ -135,5 +135,9 @@ test('issue 3: hosts and programs from messages are sanitized; tuples that sanit
 
 test('issue 3: a template without macros puts every record in one group', () => {
   const r = group('all.log', syslogBatch(['<13>1 - a b - - - x', '<13>1 - c d - - - y']));
-  assert.deepEqual(r, { paths: ['all.log'], groups: [[0, 1]] });
+  assert.deepEqual(r, { paths: ['all.log'], groups: [null] }, 'null: every record, no index list');
+  const one = group('${host}.log', syslogBatch(['<13>1 - a b - - - x', '<13>1 - a d - - - y']));
+  assert.deepEqual(one, { paths: ['a.log'], groups: [null] }, 'one path rendered from fields: every record');
+  const late = group('${host}.log', syslogBatch(['<13>1 - a b - - - x', '<13>1 - a d - - - y', '<13>1 - b d - - - z', '<13>1 - a d - - - w']));
+  assert.deepEqual(late, { paths: ['a.log', 'b.log'], groups: [[0, 1, 3], [2]] }, 'a second path late in the batch');
 });

@@ -147,3 +147,21 @@ test('perf-hot: a batch made only of copies takes the scratch buffer it fills; l
     'a full batch of copies is handed over without another copy',
   );
 });
+
+test('datagram-like records (at the start of their buffer, a short tail after) are copied exactly, tails overwritten', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  const rb = new RecordBatcher(ctx, { meta, maxBatchBytes: 4096, maxDelayMs: 1000 });
+  const want: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const text = `<13>datagram ${i} ${'x'.repeat(40 + (i % 50))}`;
+    // tails of 0..20 bytes: up to 16 take the whole-buffer copy, longer ones the ranged one
+    const tail = '\n\0\r#'.repeat(6).slice(0, i % 21);
+    want.push(`${text}\n`);
+    rb.add(Buffer.from(text + tail), 0, text.length);
+  }
+  await rb.close();
+  assert.equal(got.map((b) => b.data.toString()).join(''), want.join(''));
+  const ends = got.flatMap((b) => [...b.ends].map((e, k) => e - (k === 0 ? 0 : b.ends[k - 1]!)));
+  assert.deepEqual(ends, want.map((w) => w.length));
+});
