@@ -34,7 +34,7 @@ import {
   type ParseResult,
   type TemplatePart,
 } from './path-template.js';
-import { copyBytes, SMALL_COPY } from '../../util/copy-bytes.js';
+import { baseIn, copyAt, copyBytes, SMALL_COPY } from '../../util/copy-bytes.js';
 
 export const DEFAULT_LINE_TEMPLATE = '${ISODATE} ${host} ${program}: ${MESSAGE}';
 export const RAW_LINE_TEMPLATE = '${MESSAGE}';
@@ -134,6 +134,7 @@ export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch:
   const segs = lines.segs;
   const last = segs.length - 1;
   let nul = data.indexOf(0, from);
+  const base = baseIn(out, data);
   for (let i = first; i < batch.count; i++) {
     const s0 = i === 0 ? 0 : ends[i - 1]!;
     const s = i === first ? Math.max(from, s0) : s0;
@@ -143,7 +144,7 @@ export function encodeRecords(out: Buffer, at: number, lines: BatchLines, batch:
       if (k === last) break;
       if (s >= e) continue;
       if (nul === -1 || nul >= e) {
-        at = copyBytes(out, at, data, s, e);
+        at = copyAt(out, at, base, data, s, e);
       } else {
         // Slow path: this record holds NUL bytes; copy the runs between them.
         let p = s;
@@ -431,6 +432,7 @@ export function encodeSyslogRecords(
   let programBytes: Buffer = EMPTY_BYTES;
   // One scan decides whether NUL removal is needed at all (almost never).
   const hasNul = data.indexOf(0) !== -1;
+  const base = baseIn(out, data);
   const prefix = st.prefix;
   let prevAt = -1;
   let prevLen = 0;
@@ -515,7 +517,7 @@ export function encodeSyslogRecords(
           const te = textEndOf(data, ends, i, s0);
           const ms = raw ? start : Math.max(fields.msgStart[i]!, start);
           const me = raw ? te : Math.min(fields.msgEnd[i]!, te);
-          if (ms < me) at = hasNul ? copyDroppingNul(out, at, data, ms, me) : copyBytes(out, at, data, ms, me);
+          if (ms < me) at = hasNul ? copyDroppingNul(out, at, data, ms, me) : copyAt(out, at, base, data, ms, me);
           break;
         }
         case S_YEAR:

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { copyBytes, SMALL_COPY } from '../../../src/util/copy-bytes.js';
+import { baseIn, copyAt, copyBytes, SMALL_COPY } from '../../../src/util/copy-bytes.js';
 
 const pattern = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
 
@@ -16,17 +16,22 @@ test('copyBytes copies short and long runs between separate buffers', () => {
   }
 });
 
-test('copyBytes between views of one ArrayBuffer (the copyWithin path), source before or inside the output view', () => {
+test('baseIn finds a source inside the output view; copyAt copies from there (copyWithin) or falls back', () => {
   const arena = Buffer.allocUnsafeSlow(4096).fill(0xee);
   const src = arena.subarray(100, 1100);
   src.set(pattern(1000, 3));
   const want = Buffer.from(src.subarray(200, 700));
-  // output view is the whole arena: the source lies inside it
-  assert.equal(copyBytes(arena, 2000, src, 200, 700), 2500);
+  assert.equal(baseIn(arena, src), 100);
+  assert.equal(copyAt(arena, 2000, 100, src, 200, 700), 2500);
   assert.deepEqual(arena.subarray(2000, 2500), want);
-  // output view after the source: the source lies outside the output view (falls back to set)
+  // an output view that does not hold the source, or another buffer: -1, and copyAt copies anyway
   const out = arena.subarray(3000, 3600);
-  assert.equal(copyBytes(out, 10, src, 200, 700), 510);
+  assert.equal(baseIn(out, src), -1);
+  assert.equal(baseIn(Buffer.alloc(4096), src), -1);
+  assert.equal(copyAt(out, 10, -1, src, 200, 700), 510);
   assert.deepEqual(out.subarray(10, 510), want);
+  // short runs
+  assert.equal(copyAt(arena, 3000, 100, src, 0, 5), 3005);
+  assert.deepEqual(arena.subarray(3000, 3005), src.subarray(0, 5));
   assert.deepEqual(src.subarray(200, 700), want, 'the source is unchanged');
 });
