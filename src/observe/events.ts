@@ -60,7 +60,8 @@ export const EVENTS = {
   file_dest_streams_evicted: { level: 'warn', message: 'Least recently written streams forgotten: max_tracked_streams reached (a resend of one would be written again).', counter: 'logship_file_dest_streams_evicted_total' },
   file_dest_reorder_wait: {
     level: 'info',
-    message: "Re-routed batch starts past its stream's written offset: parked until the lines before it come through the other relay (at most reorder_wait_ms).",
+    message:
+      "A stream's batch starts past what is written of it (re-routed through another relay, or an earlier batch failed and awaits its retry): parked until the lines before it come (at most reorder_wait_ms).",
     counter: 'logship_file_dest_reorder_waits_total',
   },
   file_dest_reordered: { level: 'info', message: 'The lines a parked stream waited for arrived; written in order.', counter: 'logship_file_dest_reordered_total' },
@@ -75,7 +76,7 @@ export const EVENTS = {
     message: 'More than 64 holes in a stream: the oldest forgotten (its lines, if they come, are dropped as duplicates).',
     counter: 'logship_file_dest_holes_dropped_total',
   },
-  file_dest_held: { level: 'none', message: 'Batch held back: an earlier batch of its stream failed and awaits its retry.', counter: 'logship_file_dest_held_total' },
+  file_dest_held: { level: 'none', message: 'Batch answered retryable: it was queued before its stream began to wait for an earlier batch.', counter: 'logship_file_dest_held_total' },
   // destinations/blackhole
   blackhole_lines: { level: 'none', message: 'Lines discarded.', counter: 'logship_blackhole_lines_total' },
   blackhole_bytes: { level: 'none', message: 'Bytes discarded.', counter: 'logship_blackhole_bytes_total' },

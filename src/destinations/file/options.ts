@@ -66,9 +66,10 @@ export const fileDestinationOptions = z
       .max(3_600_000)
       .default(20_000)
       .describe(
-        'How long a batch that a client re-routed (it failed over to another relay) waits when it starts past what was written of its ' +
-          'stream: the earlier lines are still on their way through the other relay. They fill the gap in order when they come ' +
-          'within this time; later, they are still written exactly once, but after the newer lines (logged as file_dest_reorder_timeout). ' +
+        'How long a batch waits when it starts past what was written of its stream while earlier lines are still on their way: ' +
+          'a client re-routed the stream (it failed over to another relay), or an earlier batch of the stream failed to be written ' +
+          'and is being retried. The earlier lines fill the gap in order when they come within this time; later, they are still ' +
+          'written exactly once, but after the newer lines (logged as file_dest_reorder_timeout). ' +
           'Keep it below the senders\' ack_timeout_ms (30 s). 0: never wait.',
       ),
     max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Batches outstanding at once; they are written together (group commit).'),

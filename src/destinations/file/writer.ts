@@ -19,19 +19,20 @@
 // (batch.endOffset, past records a filter dropped from a compacted batch); if one of its files
 // cannot be opened, none of it is written.
 //
-// Holds: when a batch of a stream fails (retryable), a later batch of that stream that arrives
-// before the retry would look like a gap and be written; the retried batch would then end below
-// hw and be dropped as a duplicate: lost. So for HOLD_MS after a failure, batches of that stream
-// starting past its hw are answered retryable too, until the failed one is written.
-//
-// Reordering after a failover: a batch flagged rerouted (its sender moved the stream to another
-// relay, which may still hold acknowledged batches of it) that starts past the stream's hw is
-// *parked*: not written, its router slot given back, its ACK withheld. Later batches of the
-// stream park behind it. When the missing range arrives through the other path and is written,
-// the parked batches follow in order. After reorder_wait_ms they are written anyway, and the range
-// they skipped becomes a *hole*: kept (in the journal) below hw, so that its batches, when they come
-// at last, are still written, once, after the newer lines. Parked batches are bounded by the
-// senders' windows (they are unacknowledged).
+// Waits keep a stream in order when a range of it is missing for a while, for one of two reasons:
+// - failure: a batch of the stream failed (retryable); a later batch written before its retry would
+//   leave it below hw, dropped as a duplicate: lost. Later batches of the stream that start past
+//   what is written are *parked* (not written, not answered) and keep their router slots: the
+//   failed batch retries in its own slot, and a persistent failure (disk full) still holds the
+//   sources back. A batch already queued when the failure came is answered retryable instead.
+// - reroute: a batch flagged rerouted (its sender moved the stream to another relay, which may
+//   still hold acknowledged batches of it) that starts past the stream's hw is parked too, but
+//   gives its router slot back: the missing range comes through another connection and needs
+//   slots. Parked batches are then bounded by the senders' windows (they are unacknowledged).
+// Either way, when the missing range is written the parked batches follow in order. After
+// reorder_wait_ms they are written anyway, and the range they skipped becomes a *hole*: kept (in
+// the journal) below hw, so that its batches, when they come at last, are still written, once,
+// after the newer lines.
 //
 // The hw map is bounded: streams idle for STREAM_IDLE_MS are dropped at compaction, and past
 // max_tracked_streams the least recently written stream is evicted (counted): a resend of it would
@@ -86,8 +87,6 @@ export interface WriterHooks {
 
 /** Compact the journal once it grows this much past its last snapshot. */
 export const COMPACT_BYTES = 4 * 1024 * 1024;
-/** How long later batches of a stream are held back after one of its batches failed. */
-export const HOLD_MS = 60_000;
 /** Streams not written for this long are forgotten at compaction (bounds the hw map). */
 export const STREAM_IDLE_MS = 30 * 24 * 3600 * 1000;
 /** Default of max_tracked_streams: streams whose hw is kept (the least recently written go first). */
@@ -108,8 +107,10 @@ interface Pending {
   outcome: Outcome | undefined;
   /** The router's slot release (given back when the batch is parked). */
   readonly yieldSlot: (() => void) | undefined;
-  /** Released by a reorder timeout: the range it skips becomes a hole. */
+  /** Released by a wait's timeout: the range it skips becomes a hole. */
   skipsGap: boolean;
+  /** With skipsGap, for a stream nothing was written of yet: where the skipped range starts. */
+  gapFrom: number | undefined;
   /** Fills holes: its records are written whatever the hw; the stream's holes become these. */
   fills: readonly number[] | undefined;
 }
@@ -119,6 +120,12 @@ interface Wait {
   readonly since: number;
   readonly deadline: number;
   readonly parked: Pending[];
+  /** Where the missing range starts: the stream's hw when the wait began, or the first batch's offset. */
+  readonly from: number;
+  /** Nothing of the stream was written when the wait began (a first batch failed). */
+  readonly fresh: boolean;
+  /** Parked batches give their router slots back (a reroute wait; a failure wait keeps them). */
+  yields: boolean;
 }
 
 /** One batch's share of a file in a cycle. */
@@ -199,7 +206,6 @@ export class WriterCore {
   private readonly _hooks: WriterHooks;
   private readonly _journal: Journal;
   private readonly _streams: Map<string, StreamMark>;
-  private readonly _holds = new Map<string, { from: number; until: number }>();
   private readonly _waits = new Map<string, Wait>();
   private _waitTimer: NodeJS.Timeout | undefined = undefined;
   /** The items of the cycle that runs now (a new batch contiguous with one of them need not park). */
@@ -281,7 +287,7 @@ export class WriterCore {
   submit(route: FileRoute, batch: Batch, yieldSlot?: () => void): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       const key = streamKey(batch.pos.origin, batch.pos.stream);
-      const it: Pending = { route, batch, key, resolve, outcome: undefined, yieldSlot, skipsGap: false, fills: undefined };
+      const it: Pending = { route, batch, key, resolve, outcome: undefined, yieldSlot, skipsGap: false, gapFrom: undefined, fills: undefined };
       if (this._mustWait(it)) {
         this._park(it);
         return;
@@ -386,8 +392,6 @@ export class WriterCore {
     const h = holes ?? m?.holes;
     if (h !== undefined && h.length > 0) mark.holes = h;
     this._streams.set(k, mark);
-    const held = this._holds.get(k);
-    if (held !== undefined && v >= held.from) this._holds.delete(k);
   }
 
   // ---- reordering after a failover (parked batches and holes) -------------------------------
@@ -397,8 +401,9 @@ export class WriterCore {
    * starts past everything written or about to be written of its stream.
    */
   private _mustWait(it: Pending): boolean {
-    if (!this._waits.has(it.key) && (!it.batch.rerouted || it.route.reorderWaitMs === 0)) return false;
-    const hw = this._streams.get(it.key)?.hw;
+    const w = this._waits.get(it.key);
+    if (w === undefined && (!it.batch.rerouted || it.route.reorderWaitMs === 0)) return false;
+    const hw = this._streams.get(it.key)?.hw ?? w?.from;
     if (hw === undefined) return false; // a stream not written yet: nothing to wait for
     let end = hw;
     for (const q of this._cycleItems) if (q.key === it.key && q.batch.endOffset > end) end = q.batch.endOffset;
@@ -406,27 +411,42 @@ export class WriterCore {
     return it.batch.pos.offset > end;
   }
 
-  private _park(it: Pending): void {
-    const now = Date.now();
+  /** The wait of a stream, opened now if it has none (and announced). */
+  private _waitOf(it: Pending, reason: 'rerouted' | 'failure', now: number): Wait {
     let w = this._waits.get(it.key);
-    if (w === undefined) {
-      w = { since: now, deadline: now + it.route.reorderWaitMs, parked: [] };
-      this._waits.set(it.key, w);
-      this._ctx.telemetry.emit('file_dest_reorder_wait', {
-        origin: it.batch.pos.origin,
-        stream: it.batch.pos.stream,
-        expected_offset: this._streams.get(it.key)?.hw,
-        offset: it.batch.pos.offset,
-        wait_ms: it.route.reorderWaitMs,
-      });
-      this._armWaitTimer();
-    }
+    if (w !== undefined) return w;
+    const hw = this._streams.get(it.key)?.hw;
+    w = {
+      since: now,
+      deadline: now + it.route.reorderWaitMs,
+      parked: [],
+      from: hw ?? it.batch.pos.offset,
+      fresh: hw === undefined,
+      yields: reason === 'rerouted',
+    };
+    this._waits.set(it.key, w);
+    this._ctx.telemetry.emit('file_dest_reorder_wait', {
+      origin: it.batch.pos.origin,
+      stream: it.batch.pos.stream,
+      reason,
+      expected_offset: hw ?? it.batch.pos.offset,
+      offset: it.batch.pos.offset,
+      wait_ms: it.route.reorderWaitMs,
+    });
+    this._armWaitTimer();
+    return w;
+  }
+
+  private _park(it: Pending): void {
+    const w = this._waitOf(it, 'rerouted', Date.now());
+    // A rerouted batch at a failure wait: the missing range may come another way, which needs slots.
+    if (it.batch.rerouted) w.yields = true;
     // Ascending by offset; equal offsets keep their arrival order.
     const p = w.parked;
     let i = p.length;
     while (i > 0 && p[i - 1]!.batch.pos.offset > it.batch.pos.offset) i--;
     p.splice(i, 0, it);
-    it.yieldSlot?.();
+    if (w.yields) it.yieldSlot?.();
   }
 
   /** After a cycle: a stream whose hw reached its first parked batch releases it and those that follow on. */
@@ -434,7 +454,16 @@ export class WriterCore {
     let released = false;
     for (const [k, w] of this._waits) {
       const hw = this._streams.get(k)?.hw;
-      if (hw === undefined || w.parked[0]!.batch.pos.offset > hw) continue;
+      if (hw === undefined) continue;
+      if (w.parked.length === 0) {
+        // A failure wait nothing parked behind: over once the stream is written past where it began.
+        if (hw > w.from) {
+          this._waits.delete(k);
+          released = true;
+        }
+        continue;
+      }
+      if (w.parked[0]!.batch.pos.offset > hw) continue;
       let end = hw;
       let n = 0;
       while (n < w.parked.length && w.parked[n]!.batch.pos.offset <= end) {
@@ -460,6 +489,7 @@ export class WriterCore {
     for (const [k, w] of this._waits) {
       if (w.deadline > now) continue;
       this._waits.delete(k);
+      if (w.parked.length === 0) continue;
       const first = w.parked[0]!.batch;
       this._ctx.telemetry.emit('file_dest_reorder_timeout', {
         origin: first.pos.origin,
@@ -468,7 +498,10 @@ export class WriterCore {
         offset: first.pos.offset,
         waited_ms: now - w.since,
       });
-      for (const it of w.parked) it.skipsGap = true;
+      for (const it of w.parked) {
+        it.skipsGap = true;
+        it.gapFrom = w.fresh ? w.from : undefined;
+      }
       this._queue.push(...w.parked);
       released = true;
     }
@@ -521,15 +554,10 @@ export class WriterCore {
     if (n > 0) this._ctx.telemetry.emit('file_dest_streams_evicted', { journal: this.file, max_tracked_streams: this._maxStreams }, n);
   }
 
-  private _hold(key: string, from: number, now: number): void {
-    const h = this._holds.get(key);
-    this._holds.set(key, { from: h === undefined ? from : Math.min(h.from, from), until: now + HOLD_MS });
-  }
-
-  /** Fails an item retryable and holds back later batches of its stream. */
+  /** Fails an item retryable; later batches of its stream wait for its retry (see the header). */
   private _fail(it: Pending, err: LogshipError, now: number): void {
     it.outcome = retryable(err);
-    this._hold(it.key, this._streams.get(it.key)?.hw ?? it.batch.pos.offset, now);
+    this._waitOf(it, 'failure', now);
   }
 
   private async _cycle(items: Pending[]): Promise<void> {
@@ -544,10 +572,6 @@ export class WriterCore {
       this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'repair' });
       for (const it of items) this._fail(it, e, now);
       return;
-    }
-
-    if (this._holds.size > 0) {
-      for (const [k, h] of this._holds) if (now > h.until) this._holds.delete(k);
     }
 
     // 1. Plan: paths, open files, dedupe. Nothing is written yet.
@@ -624,15 +648,12 @@ export class WriterCore {
         it.outcome = retryable(new LogshipError('LS_FILE_WRITE', 'file destination: an earlier batch of this stream failed in the same cycle'));
         continue;
       }
-      const hold = this._holds.get(it.key);
-      if (hold !== undefined) {
-        if (now > hold.until) this._holds.delete(it.key);
-        else if (b.pos.offset > hold.from && (committed === undefined || b.pos.offset > committed)) {
-          // Writing it now would make the failed earlier batch look like a duplicate later.
-          this._ctx.telemetry.emit('file_dest_held', { origin: b.pos.origin, stream: b.pos.stream });
-          it.outcome = retryable(new LogshipError('LS_FILE_WRITE', 'file destination: an earlier batch of this stream failed; waiting for its retry'));
-          continue;
-        }
+      const w = this._waits.get(it.key);
+      if (w !== undefined && !it.skipsGap && it.fills === undefined && b.pos.offset > (committed ?? w.from)) {
+        // Queued before its stream began to wait: writing it now would leave a gap behind it.
+        this._ctx.telemetry.emit('file_dest_held', { origin: b.pos.origin, stream: b.pos.stream });
+        it.outcome = retryable(new LogshipError('LS_FILE_WRITE', 'file destination: an earlier batch of this stream is missing; waiting for it'));
+        continue;
       }
       // A batch is written whole or not at all: one file it goes to cannot be opened → retry it all.
       let openErr: LogshipError | undefined;
@@ -647,6 +668,7 @@ export class WriterCore {
       }
       let first = 0;
       let from = 0;
+      const base = committed ?? (it.skipsGap ? it.gapFrom : undefined);
       if (it.fills !== undefined) {
         // Its records are the ones to write (in holes or past hw): no dedupe against hw.
         holes.set(it.key, it.fills);
@@ -654,25 +676,27 @@ export class WriterCore {
         let late = 0;
         while (late < b.count && b.recordOffset(late) < (committed ?? 0)) late++;
         if (late > 0) this._ctx.telemetry.emit('file_dest_late_lines', { origin: b.pos.origin, stream: b.pos.stream }, late);
-      } else if (committed !== undefined) {
-        if (b.endOffset <= committed) {
+      } else if (base !== undefined) {
+        // base: what is written of the stream; for a stream nothing was written of, where the range
+        // a timed-out wait skipped begins (its first batch failed).
+        if (b.endOffset <= base) {
           stats.dups += b.count;
           continue;
         }
-        if (b.pos.offset > committed) {
-          this._ctx.telemetry.emit('file_dest_gap', { origin: b.pos.origin, stream: b.pos.stream, expected_offset: committed, offset: b.pos.offset });
+        if (b.pos.offset > base) {
+          this._ctx.telemetry.emit('file_dest_gap', { origin: b.pos.origin, stream: b.pos.stream, expected_offset: base, offset: b.pos.offset });
           if (it.skipsGap) {
             // Waited for in vain: the skipped range is still on its way; remember it, to write it when it comes.
-            const h = addHole(holes.get(it.key) ?? this._streams.get(it.key)?.holes ?? [], committed, b.pos.offset, MAX_HOLES);
+            const h = addHole(holes.get(it.key) ?? this._streams.get(it.key)?.holes ?? [], base, b.pos.offset, MAX_HOLES);
             if (h.dropped > 0) this._ctx.telemetry.emit('file_dest_holes_dropped', { origin: b.pos.origin, stream: b.pos.stream }, h.dropped);
             holes.set(it.key, h.holes);
           }
         } else {
           // Records ending at or before hw were written; one straddling hw is written from hw on.
           // Offsets are per record (batch.recordOffset): a compacted batch's records are not contiguous.
-          first = firstAfter(b, committed);
+          first = firstAfter(b, base);
           if (first < b.count) {
-            from = b.recordStart(first) + Math.max(0, committed - b.recordOffset(first));
+            from = b.recordStart(first) + Math.max(0, base - b.recordOffset(first));
             // hw inside a record's terminator: its text is already written.
             if (from > b.recordStart(first) && from >= b.textEnd(first)) {
               first++;

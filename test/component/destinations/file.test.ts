@@ -311,7 +311,7 @@ test('network values cannot escape base_dir', async (t) => {
   assert.equal(total.trimEnd().split('\n').sort((x, y) => Number(x) - Number(y)).join(','), [...Array(n).keys()].join(','));
 });
 
-test('an open error fails only its batches; later batches of that stream are held until it succeeds', async (t) => {
+test('an open error fails only its batches; later batches of that stream wait for its retry, then follow in order', async (t) => {
   const e = await env(t);
   const { dest, counter } = await start(t, e);
   // A directory where the file should be: open() fails with EISDIR.
@@ -321,15 +321,54 @@ test('an open error fails only its batches; later batches of that stream are hel
   assert.equal(bad.kind === 'retryable' && (bad.error as { code?: string }).code, 'LS_FILE_WRITE');
   delivered(good);
   assert.equal(counter('errors'), 1);
-  // The next batch of the failed stream must not overtake the failed one.
-  const next = await dest.write(batch('b1\n', 3, meta('other-path'), 'sb'));
-  assert.equal(next.kind, 'retryable');
-  assert.equal(counter('held'), 1);
-  // The operator fixes the path; the retry and then the held batch go through, in order.
+  assert.equal(counter('reorder_waits'), 1);
+  // The next batch of the failed stream must not overtake the failed one: it is parked, unanswered.
+  let answered = false;
+  const next = dest.write(batch('b1\n', 3, meta('other-path'), 'sb')).then((o) => ((answered = true), o));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(answered, false);
+  // Other streams are not held up.
+  delivered(await dest.write(batch('g1\n', 3, meta('good'), 'sg')));
+  // The operator fixes the path; the retry and then the parked batch go through, in order.
   await rename(join(e.base, 'bad/app.log'), join(e.base, 'bad/moved'));
   delivered(await dest.write(batch('b0\n', 0, meta('bad'), 'sb')));
-  delivered(await dest.write(batch('b1\n', 3, meta('bad'), 'sb')));
-  assert.equal(await read(join(e.base, 'bad/app.log')), 'b0\nb1\n');
+  delivered(await next);
+  assert.equal(await read(join(e.base, 'bad/app.log')), 'b0\n');
+  assert.equal(await read(join(e.base, 'other-path/app.log')), 'b1\n');
+  assert.equal(counter('reorder_timeouts') ?? 0, 0);
+});
+
+test('a batch that keeps failing: later ones are written after reorder_wait_ms, and it is still written once when it succeeds', async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { reorder_wait_ms: 300 });
+  delivered(await dest.write(batch('a0\n', 0, meta('ok'), 's1')));
+  await mkdir(join(e.base, 'bad/app.log'), { recursive: true });
+  assert.equal((await dest.write(batch('b1\n', 3, meta('bad'), 's1'))).kind, 'retryable');
+  // Parked behind the failure, then written past the gap when the wait times out.
+  delivered(await dest.write(batch('c2\n', 6, meta('ok'), 's1')));
+  assert.equal(counter('reorder_timeouts'), 1);
+  assert.equal(await read(join(e.base, 'ok/app.log')), 'a0\nc2\n');
+  // The failed batch, retried at last, fills the hole: written once, after the newer line.
+  await rename(join(e.base, 'bad/app.log'), join(e.base, 'bad/moved'));
+  delivered(await dest.write(batch('b1\n', 3, meta('bad'), 's1')));
+  delivered(await dest.write(batch('b1\n', 3, meta('bad'), 's1')));
+  assert.equal(await read(join(e.base, 'bad/app.log')), 'b1\n');
+  assert.equal(counter('late_lines'), 1);
+});
+
+test("a stream's first batch fails: later ones wait for it, and after reorder_wait_ms it is still written once", async (t) => {
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { reorder_wait_ms: 300 });
+  await mkdir(join(e.base, 'bad/app.log'), { recursive: true });
+  assert.equal((await dest.write(batch('b0\n', 0, meta('bad'), 'fresh'))).kind, 'retryable');
+  delivered(await dest.write(batch('c1\n', 3, meta('ok'), 'fresh')));
+  assert.equal(counter('reorder_timeouts'), 1);
+  await rename(join(e.base, 'bad/app.log'), join(e.base, 'bad/moved'));
+  delivered(await dest.write(batch('b0\n', 0, meta('bad'), 'fresh')));
+  delivered(await dest.write(batch('b0\n', 0, meta('bad'), 'fresh')));
+  delivered(await dest.write(batch('c1\n', 3, meta('ok'), 'fresh')));
+  assert.equal(await read(join(e.base, 'bad/app.log')), 'b0\n');
+  assert.equal(await read(join(e.base, 'ok/app.log')), 'c1\n');
 });
 
 test('a write error (ENOSPC) rolls back the whole cycle; the retry writes each line once', async (t) => {
