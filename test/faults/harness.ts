@@ -23,7 +23,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { checkSequences, formatReport, isExactlyOnce, outputBytes, type SequenceReport } from '../helpers/checker.js';
+import { checkSequences, formatReport, isExactlyOnce, isOnceInAnyOrder, outputBytes, type SequenceReport } from '../helpers/checker.js';
 import { BIN, freePort, REPO } from '../helpers/logship.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { fileIds, SeqWriter } from './writer.js';
@@ -188,6 +188,16 @@ export class LogshipNode {
     await run.exited;
   }
 
+  /** SIGSTOP: the process stops reading and writing (its peers' connections stay open). */
+  pause(): void {
+    if (this._run !== null && alive(this._run)) this._run.proc.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    if (this._run !== null && alive(this._run)) this._run.proc.kill('SIGCONT');
+  }
+
   /** SIGTERM (graceful), wait for the exit (kill -9 after `timeoutMs`); returns the exit code or signal. */
   async stop(timeoutMs = 20_000): Promise<number | string> {
     const run = this._run;
@@ -234,6 +244,8 @@ export interface ClusterOptions {
   readonly spool?: SpoolSpec | null;
   /** Give relay-1 a syslog-tcp source too. */
   readonly syslog?: boolean;
+  /** The server's file destination reorder_wait_ms (default: the option's default). */
+  readonly reorderWaitMs?: number;
 }
 
 export interface Cluster {
@@ -281,7 +293,7 @@ log: { level: info }
 sources:
   in: { type: ship-listener, listen: "tcp:127.0.0.1:${serverPort}" }
 destinations:
-  files: { type: file, base_dir: ${out}, path: "\${host}/\${program}.log", template: raw }
+  files: { type: file, base_dir: ${out}, path: "\${host}/\${program}.log", template: raw${opts.reorderWaitMs === undefined ? '' : `, reorder_wait_ms: ${opts.reorderWaitMs}`} }
 paths:
   - { from: [in], to: [files] }
 `,
@@ -548,6 +560,15 @@ export function clusterProblems(c: Cluster): string {
  * Waits for the end state (bounded), runs the checker and fails the test with the full report
  * (and every node's warnings) unless every line arrived exactly once, in order.
  */
+/** expectExactlyOnce, but lines of a source may arrive out of order (late lines filling holes). */
+export async function expectOnceInAnyOrder(t: TestContext, c: Cluster, expected: ReadonlyMap<string, number>, expectedBytes: number, stallMs = 30_000): Promise<SequenceReport> {
+  const st = await settle(c.out, expectedBytes, stallMs);
+  note(t, `server files: ${mb(st.bytes)} of ${mb(expectedBytes)} ${st.complete ? 'reached' : 'STALLED'} ${st.waitedMs} ms after the writing ended`);
+  const r = await verdict(t, c.out, expected);
+  if (!isOnceInAnyOrder(r)) throw new Error(`not exactly once:\n${formatReport(r)}\n${clusterProblems(c)}`);
+  return r;
+}
+
 export async function expectExactlyOnce(t: TestContext, c: Cluster, expected: ReadonlyMap<string, number>, expectedBytes: number, stallMs = 30_000): Promise<SequenceReport> {
   const st = await settle(c.out, expectedBytes, stallMs);
   note(t, `server files: ${mb(st.bytes)} of ${mb(expectedBytes)} ${st.complete ? 'reached' : 'STALLED'} ${st.waitedMs} ms after the writing ended`);

@@ -254,6 +254,11 @@ export function isExactlyOnce(r: SequenceReport): boolean {
   );
 }
 
+/** Every line of every source exactly once and nothing else; the order within a source may differ. */
+export function isOnceInAnyOrder(r: SequenceReport): boolean {
+  return r.totalMissing === 0 && r.totalDuplicates === 0 && r.totalBeyond === 0 && r.foreignLines === 0 && r.splitSources.length === 0;
+}
+
 /** Whatever arrived arrived once and in order, and exactly `dropped` lines are missing. */
 export function isExactlyDropped(r: SequenceReport, dropped: number): boolean {
   return (
