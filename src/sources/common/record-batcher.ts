@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { Batch, type BatchMeta } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
 import { copyBytes, SMALL_COPY } from '../../util/copy-bytes.js';
+import { sharedBuffers, type ReadBuffers } from './buffers.js';
 
 export interface RecordBatcherOptions {
   /** Meta shared by the records (timeMs is set when the batch is cut). */
@@ -59,6 +60,8 @@ export class RecordBatcher {
   private _offset: number;
   private _timer: NodeJS.Timeout | undefined;
   private _pushing: Promise<void>;
+  /** Batch-sized buffers, shared by the batchers of one batch size (see sources/common/buffers.ts). */
+  private readonly _pool: ReadBuffers;
 
   constructor(ctx: SourceContext, opts: RecordBatcherOptions) {
     this._ctx = ctx;
@@ -77,6 +80,7 @@ export class RecordBatcher {
     this._offset = 0;
     this._timer = undefined;
     this._pushing = Promise.resolve();
+    this._pool = sharedBuffers(opts.maxBatchBytes + SCRATCH_SLACK);
   }
 
   /** Bytes waiting in the current batch. */
@@ -145,19 +149,27 @@ export class RecordBatcher {
     if (this._count === 0) return this._pushing;
     const srcs = this._pieceSrc;
     let data: Buffer;
+    /** The buffer behind data: back to the pool once the batch has settled (core/batch.ts). */
+    let whole: Buffer;
     if (srcs.length === 1 && srcs[0] === this._scratch && this._pieceStart[0] === 0 && this._len * 4 >= this._scratch.length * 3) {
       // Every record was copied into the scratch buffer, which it mostly fills: the batch takes
       // it as it is, and the next batch gets a new one of the same size.
-      data = this._scratch.subarray(0, this._len);
-      this._scratch = Buffer.allocUnsafe(this._scratch.length);
+      whole = this._scratch;
+      data = whole.subarray(0, this._len);
+      this._scratch = this._alloc(whole.length);
     } else {
       // The one copy of the batch's bytes.
-      data = Buffer.allocUnsafe(this._len);
+      whole = this._alloc(this._len);
+      data = whole.length === this._len ? whole : whole.subarray(0, this._len);
       let at = 0;
       for (let k = 0; k < srcs.length; k++) at = copyBytes(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
     }
     const ends = this._ends.slice(0, this._count);
     const batch = new Batch(data, ends, { ...this._opts.meta, timeMs: Date.now() }, { origin: this._ctx.node.name, stream: this.stream, offset: this._offset });
+    if (whole.length === this._pool.size) {
+      const pool = this._pool;
+      void batch.settled.then(() => pool.give(whole));
+    }
     this._offset += data.length;
     this._len = 0;
     this._count = 0;
@@ -192,7 +204,12 @@ export class RecordBatcher {
     if (this._scratchLen + n <= this._scratch.length) return;
     // Doubling, but not far past a batch: a full batch then mostly fills it (see flush()).
     const size = Math.max(Math.min(this._scratch.length * 2, this._opts.maxBatchBytes + SCRATCH_SLACK), n);
-    this._scratch = Buffer.allocUnsafe(size);
+    this._scratch = this._alloc(size);
     this._scratchLen = 0;
+  }
+
+  /** A buffer for `n` bytes: a pooled one (maxBatchBytes + SCRATCH_SLACK) for a batch's worth, else its own. */
+  private _alloc(n: number): Buffer {
+    return n * 2 >= this._pool.size && n <= this._pool.size ? this._pool.take(n) : Buffer.allocUnsafe(n);
   }
 }

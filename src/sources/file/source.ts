@@ -20,7 +20,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { facilityCode, severityCode } from '../../util/syslog-codes.js';
-import { ReadBuffers } from './buffers.js';
+import { ReadBuffers } from '../common/buffers.js';
 import { CheckpointWriter, readCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import { Discovery } from './discovery.js';
 import { DirNotify } from './notify.js';

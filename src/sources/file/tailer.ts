@@ -19,7 +19,7 @@ import { Batch } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
 import { retryable, type Outcome } from '../../core/outcome.js';
 import { fingerprintMatches, hashHead, readHead, type FileIdentity } from './identity.js';
-import type { ReadBuffers } from './buffers.js';
+import type { ReadBuffers } from '../common/buffers.js';
 import { splitRecords } from './lines.js';
 
 /**

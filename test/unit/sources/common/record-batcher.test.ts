@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Batch } from '../../../../src/core/batch.js';
+import { DELIVERED } from '../../../../src/core/outcome.js';
+import { sharedBuffers } from '../../../../src/sources/common/buffers.js';
 import { RecordBatcher } from '../../../../src/sources/common/record-batcher.js';
 import { testSourceContext } from '../../../helpers/context.js';
 
@@ -164,4 +166,39 @@ test('datagram-like records (at the start of their buffer, a short tail after) a
   assert.equal(got.map((b) => b.data.toString()).join(''), want.join(''));
   const ends = got.flatMap((b) => [...b.ends].map((e, k) => e - (k === 0 ? 0 : b.ends[k - 1]!)));
   assert.deepEqual(ends, want.map((w) => w.length));
+});
+
+test('batch buffers come from a shared pool and go back only when their batch has settled', async () => {
+  const got: Batch[] = [];
+  const ctx = testSourceContext({ stateDir: '/nonexistent' }, (b) => void got.push(b));
+  // A batch size of its own, so that no other test shares this pool.
+  const maxBatchBytes = 40_000 + 7;
+  const pool = sharedBuffers(maxBatchBytes + 16 * 1024);
+  const rb = new RecordBatcher(ctx, { meta, maxBatchBytes, maxDelayMs: 1000 });
+  const chunk = (tag: string): Buffer => Buffer.from(`${tag.repeat(99)}\n`.repeat(1000)); // 100,000 bytes, views
+  const feed = async (tag: string): Promise<void> => {
+    const c = chunk(tag);
+    for (let s = 0; s < c.length; s += 100) await rb.add(c, s, s + 99, true);
+  };
+  await feed('a');
+  await feed('b');
+  await rb.flush();
+  const before = got.map((b) => b.data.toString());
+  assert.ok(got.length >= 3);
+  const allocated = pool.allocated;
+  // Nothing settled: new batches get new buffers, the earlier ones keep their bytes.
+  await feed('c');
+  await rb.flush();
+  assert.ok(pool.allocated > allocated);
+  assert.deepEqual(got.slice(0, before.length).map((b) => b.data.toString()), before);
+  // Settled batches give their buffers back; the next batches reuse them.
+  for (const b of got) b.settle(DELIVERED);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(pool.free > 0);
+  const now = pool.allocated;
+  const n = got.length;
+  await feed('d');
+  await rb.close();
+  assert.equal(pool.allocated, now, 'reused, not allocated');
+  assert.equal(got.slice(n).map((b) => b.data.toString()).join(''), chunk('d').toString());
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { FileHandle } from 'node:fs/promises';
 import { test } from 'node:test';
-import { ReadBuffers } from '../../../../src/sources/file/buffers.js';
+import { ReadBuffers } from '../../../../src/sources/common/buffers.js';
 import { FileTailer, idleDelay, type TailerConfig, type TailerHost } from '../../../../src/sources/file/tailer.js';
 
 test('idleDelay spreads a delay over ±25 %', () => {
