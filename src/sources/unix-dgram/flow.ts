@@ -11,7 +11,7 @@
 // slow router accumulate an unbounded chain of small timer batches.
 
 import type { SourceContext } from '../../core/component.js';
-import type { Batch } from '../../core/batch.js';
+import { countedContext } from '../common/counted-context.js';
 import { RecordBatcher, type RecordBatcherOptions } from '../common/record-batcher.js';
 
 /** A batch is cut at this size (or after maxDelayMs). */
@@ -31,23 +31,11 @@ export class LocalFlow {
     this._highWater = opts.highWaterBytes ?? LOCAL_BACKLOG_BYTES;
     this._backlog = 0;
     this._waiters = [];
-    // The batcher pushes through this context; its push never rejects, so one failed push cannot
-    // break the batcher's chain of pushes (which would leave the backlog counted forever).
-    const counted: SourceContext = {
-      id: ctx.id,
-      node: ctx.node,
-      log: ctx.log,
-      telemetry: ctx.telemetry,
-      push: async (b: Batch) => {
-        try {
-          await ctx.push(b);
-        } catch (err) {
-          ctx.telemetry.emit('local_push_failed', { err, records: b.count });
-        } finally {
-          this._release(b.data.length);
-        }
-      },
-    };
+    // The batcher pushes through this context (common/counted-context.ts: its push never rejects).
+    const counted = countedContext(ctx, {
+      failed: (err, b) => ctx.telemetry.emit('local_push_failed', { err, records: b.count }),
+      after: (b) => this._release(b.data.length),
+    });
     this._batcher = new RecordBatcher(counted, opts);
   }
 
