@@ -11,6 +11,7 @@
 // slow router accumulate an unbounded chain of small timer batches.
 
 import type { SourceContext } from '../../core/component.js';
+import { facilityCode, severityCode } from '../../util/syslog-codes.js';
 import { countedContext } from '../common/counted-context.js';
 import { RecordBatcher, type RecordBatcherOptions } from '../common/record-batcher.js';
 
@@ -92,4 +93,29 @@ export class LocalFlow {
     this._waiters = [];
     for (const fn of w) fn();
   }
+}
+
+/** What a unix socket source's options say about messages that carry no header (localKeys). */
+export interface LocalDefaults {
+  readonly program?: string | undefined;
+  readonly facility: string | number;
+  readonly severity: string | number;
+}
+
+/**
+ * The one flow of a unix socket source (unix-dgram, unix-stream): syslog records from this node,
+ * with the options' program (default: the source's name), facility and severity.
+ */
+export function socketFlow(ctx: SourceContext, o: LocalDefaults): LocalFlow {
+  return new LocalFlow(ctx, {
+    meta: {
+      host: ctx.node.name,
+      program: o.program ?? ctx.id,
+      facility: facilityCode(o.facility) ?? 1,
+      severity: severityCode(o.severity) ?? 5,
+      format: 'syslog',
+    },
+    maxBatchBytes: LOCAL_BATCH_BYTES,
+    maxDelayMs: LOCAL_BATCH_DELAY_MS,
+  });
 }
