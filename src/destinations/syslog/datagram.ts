@@ -2,7 +2,7 @@
 // after the other in write() order on one connected UDP socket (the name is resolved when it is
 // (re)created). Owns the socket loop, the queue of batches not yet sent and one encoder.
 //
-//   write(batch) ─► _queue ─► _pump(): encode; send every datagram; all callbacks ok ─► delivered
+//   write(batch) ─► _writes ─► _pump(): encode; send every datagram; all callbacks ok ─► delivered
 //                                                          send error / ICMP refusal ─► retryable,
 //                                                          new socket after backoff
 //
@@ -11,24 +11,18 @@
 // arrives later, as an ICMP error on the socket; it fails the batch being sent at that moment
 // (retried whole) and the socket is replaced after a backoff, which slows a sender whose receiver
 // is down, but batches sent before the refusal arrived stay lost. Messages longer than
-// max_message_bytes are cut and counted.
+// max_message_bytes are cut and counted. The queue of batches and their outcomes is write-queue.ts.
 
 import { lookup } from 'node:dns/promises';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Destination } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
-import { DELIVERED, rejected, retryable, type Outcome } from '../../core/outcome.js';
+import { retryable, type Outcome } from '../../core/outcome.js';
 import { sleepUnlessAborted, upstream, UpstreamRotation } from '../../transport/upstream.js';
 import { SyslogEncoder, type Datagrams } from './encode.js';
 import { parseTarget, type SyslogDestinationOptions, type SyslogTarget } from './options.js';
-import { shutdownError } from './stream.js';
-
-interface Entry {
-  readonly batch: Batch;
-  readonly resolve: (o: Outcome) => void;
-  done: boolean;
-}
+import { formatFailed, settle, settleDelivered, shutdownError, WriteQueue, type WriteEntry } from './write-queue.js';
 
 type State = 'new' | 'running' | 'closed';
 
@@ -40,13 +34,12 @@ export class DatagramSender implements Destination {
   private readonly _encoder: SyslogEncoder;
   private readonly _rotation: UpstreamRotation;
   private readonly _abort: AbortController;
-  private readonly _outstanding: Set<Promise<Outcome>>;
+  private readonly _writes: WriteQueue;
   private _state: State;
   private _ctx: ComponentContext | null;
-  private _queue: Entry[];
   private _socket: Socket | null;
   /** The batch whose datagrams are being sent, if any. */
-  private _sending: Entry | null;
+  private _sending: WriteEntry | null;
   /** Set when the socket failed: the loop replaces it. */
   private _broken: ((err: Error) => void) | null;
   private _loop: Promise<void> | null;
@@ -61,10 +54,9 @@ export class DatagramSender implements Destination {
     this._encoder = new SyslogEncoder(opts.format);
     this._rotation = new UpstreamRotation([upstream(t.value.host, t.value.port)], { backoffMinMs: opts.backoff_min_ms, backoffMaxMs: opts.backoff_max_ms });
     this._abort = new AbortController();
-    this._outstanding = new Set();
+    this._writes = new WriteQueue();
     this._state = 'new';
     this._ctx = null;
-    this._queue = [];
     this._socket = null;
     this._sending = null;
     this._broken = null;
@@ -76,7 +68,7 @@ export class DatagramSender implements Destination {
   }
 
   get pending(): number {
-    return this._outstanding.size;
+    return this._writes.pending;
   }
 
   async start(ctx: ComponentContext): Promise<void> {
@@ -88,28 +80,20 @@ export class DatagramSender implements Destination {
 
   write(batch: Batch): Promise<Outcome> {
     if (this._state !== 'running') return Promise.resolve(retryable(shutdownError()));
-    let resolve!: (o: Outcome) => void;
-    const p = new Promise<Outcome>((r) => {
-      resolve = r;
-    });
-    this._outstanding.add(p);
-    void p.then(() => this._outstanding.delete(p));
-    this._queue.push({ batch, resolve, done: false });
+    const p = this._writes.add(batch);
     this._pump();
     return p;
   }
 
-  async flush(): Promise<void> {
-    await Promise.all([...this._outstanding]);
+  flush(): Promise<void> {
+    return this._writes.flush();
   }
 
   async close(): Promise<void> {
     if (this._state === 'closed') return;
     this._state = 'closed';
     this._abort.abort();
-    const queued = this._queue;
-    this._queue = [];
-    for (const e of queued) settle(e, retryable(shutdownError()));
+    this._writes.shutdown();
     this._broken?.(shutdownError());
     await this._loop;
   }
@@ -118,20 +102,18 @@ export class DatagramSender implements Destination {
   private _pump(): void {
     const socket = this._socket;
     if (socket === null || this._sending !== null) return;
-    let e: Entry | undefined;
-    while ((e = this._queue.shift()) !== undefined && e.done);
-    if (e === undefined) return;
+    const entry = this._writes.take();
+    if (entry === undefined) return;
     let d: Datagrams;
     try {
-      d = this._encoder.encodeDatagrams(e.batch, this._opts.max_message_bytes);
+      d = this._encoder.encodeDatagrams(entry.batch, this._opts.max_message_bytes);
     } catch (err) {
-      settle(e, rejected(new LogshipError('LS_INTERNAL', 'syslog destination: a batch could not be formatted', { cause: err })));
+      settle(entry, formatFailed(err));
       this._pump();
       return;
     }
     if (d.truncated > 0) this._ctx?.telemetry.emit('syslog_dest_truncated', { max_message_bytes: this._opts.max_message_bytes }, d.truncated);
-    this._sending = e;
-    const entry = e;
+    this._sending = entry;
     const n = d.starts.length;
     let left = n;
     let bytes = 0;
@@ -143,12 +125,7 @@ export class DatagramSender implements Destination {
       if (this._sending !== entry) return;
       this._sending = null;
       if (failed !== null) this._fail(failed, entry);
-      else if (!entry.done) {
-        const t = this._ctx?.telemetry;
-        t?.emit('syslog_dest_messages', {}, n);
-        t?.emit('syslog_dest_bytes', {}, bytes);
-        settle(entry, DELIVERED);
-      }
+      else if (!entry.done) settleDelivered(entry, this._ctx?.telemetry, n, bytes);
       this._pump();
     };
     if (n === 0) {
@@ -172,7 +149,7 @@ export class DatagramSender implements Destination {
    * The socket failed (a send error, or an ICMP refusal reported on the socket): the batch being
    * sent (or `failed`, whose sends just completed) is retried whole; the socket is replaced.
    */
-  private _fail(err: Error, failed: Entry | null = null): void {
+  private _fail(err: Error, failed: WriteEntry | null = null): void {
     const e = new LogshipError('LS_SYSLOG_SEND', `syslog destination: sending to ${this._label} failed: ${err.message}`, { cause: err });
     const sending = failed ?? this._sending;
     this._sending = null;
@@ -197,7 +174,7 @@ export class DatagramSender implements Destination {
         continue;
       }
       this._rotation.connected(Date.now());
-      ctx.telemetry.emit('syslog_dest_connected', { target: this._label, queued: this._queue.length });
+      ctx.telemetry.emit('syslog_dest_connected', { target: this._label, queued: this._writes.queued });
       const reason = await new Promise<Error>((resolve) => {
         this._broken = resolve;
         socket.on('error', (err) => this._fail(err));
@@ -212,7 +189,7 @@ export class DatagramSender implements Destination {
       if (sending !== null) settle(sending, retryable(reason));
       closeQuietly(socket);
       if (this._state !== 'running') break;
-      ctx.telemetry.emit('syslog_dest_send_failed', { target: this._label, err: reason, queued: this._queue.length });
+      ctx.telemetry.emit('syslog_dest_send_failed', { target: this._label, err: reason, queued: this._writes.queued });
       await sleepUnlessAborted(this._rotation.lost(Date.now()), signal);
     }
   }
@@ -242,10 +219,4 @@ function closeQuietly(socket: Socket): void {
   } catch {
     // already closed
   }
-}
-
-function settle(e: Entry, o: Outcome): void {
-  if (e.done) return;
-  e.done = true;
-  e.resolve(o);
 }

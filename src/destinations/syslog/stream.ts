@@ -1,10 +1,10 @@
 // The TCP/TLS side of the syslog destination: one connection at a time, batches written in the
 // order write() was called, reconnect with backoff. Owns the connection loop, the queue of
-// batches not yet written and one encoder.
+// batches not yet written (write-queue.ts) and one encoder.
 //
-//   write(batch) ─► _queue ─► _pump(): encode, socket.write ─► _written ─► write callback ─► delivered
-//                     ▲                (stops while the socket needs 'drain')        │ error / close
-//                     └── stays queued across reconnects                             └─► retryable
+//   write(batch) ─► _writes ─► _pump(): encode, socket.write ─► _written ─► write callback ─► delivered
+//                     ▲                 (stops while the socket needs 'drain')        │ error / close
+//                     └── stays queued across reconnects                              └─► retryable
 //
 // Delivery: plain syslog has no acknowledgements (RFC 6587, RFC 5425). A write resolves
 // `delivered` when its bytes were written to the socket (handed to the kernel) without error.
@@ -23,20 +23,15 @@ import type { Socket } from 'node:net';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Destination } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
-import { DELIVERED, rejected, retryable, type Outcome } from '../../core/outcome.js';
+import { retryable, type Outcome } from '../../core/outcome.js';
 import { sleepUnlessAborted, upstream, UpstreamRotation } from '../../transport/upstream.js';
 import { connectStream, loadTlsSettings, type TlsSettings } from './connect.js';
 import { SyslogEncoder } from './encode.js';
 import { framingOf, parseTarget, type SyslogDestinationOptions, type SyslogFraming, type SyslogTarget } from './options.js';
+import { formatFailed, settle, settleDelivered, shutdownError, WriteQueue, type WriteEntry } from './write-queue.js';
 
 /** How long close() lets written bytes go out before it destroys the socket. */
 export const CLOSE_GRACE_MS = 2000;
-
-interface Entry {
-  readonly batch: Batch;
-  readonly resolve: (o: Outcome) => void;
-  done: boolean;
-}
 
 interface Conn {
   readonly socket: Socket;
@@ -48,10 +43,6 @@ interface Conn {
 
 type State = 'new' | 'running' | 'closed';
 
-export function shutdownError(): LogshipError {
-  return new LogshipError('LS_SHUTDOWN', 'syslog destination is shutting down; the batch will be sent again after restart');
-}
-
 export class StreamSender implements Destination {
   readonly maxInFlight: number;
   private readonly _opts: SyslogDestinationOptions;
@@ -61,14 +52,13 @@ export class StreamSender implements Destination {
   private readonly _encoder: SyslogEncoder;
   private readonly _rotation: UpstreamRotation;
   private readonly _abort: AbortController;
-  private readonly _outstanding: Set<Promise<Outcome>>;
+  /** Accepted, not yet written: kept in order across reconnects. */
+  private readonly _writes: WriteQueue;
   private _state: State;
   private _ctx: ComponentContext | null;
   private _tls: TlsSettings | undefined;
-  /** Accepted, not yet written: kept in order across reconnects. */
-  private _queue: Entry[];
   /** Written to the current socket, write callback pending (in write order). */
-  private _written: Entry[];
+  private _written: WriteEntry[];
   private _conn: Conn | null;
   private _loop: Promise<void> | null;
 
@@ -83,11 +73,10 @@ export class StreamSender implements Destination {
     this._encoder = new SyslogEncoder(opts.format);
     this._rotation = new UpstreamRotation([upstream(t.value.host, t.value.port)], { backoffMinMs: opts.backoff_min_ms, backoffMaxMs: opts.backoff_max_ms });
     this._abort = new AbortController();
-    this._outstanding = new Set();
+    this._writes = new WriteQueue();
     this._state = 'new';
     this._ctx = null;
     this._tls = undefined;
-    this._queue = [];
     this._written = [];
     this._conn = null;
     this._loop = null;
@@ -100,7 +89,7 @@ export class StreamSender implements Destination {
 
   /** Batches written to write() and not yet answered. */
   get pending(): number {
-    return this._outstanding.size;
+    return this._writes.pending;
   }
 
   async start(ctx: ComponentContext): Promise<void> {
@@ -114,20 +103,14 @@ export class StreamSender implements Destination {
 
   write(batch: Batch): Promise<Outcome> {
     if (this._state !== 'running') return Promise.resolve(retryable(shutdownError()));
-    let resolve!: (o: Outcome) => void;
-    const p = new Promise<Outcome>((r) => {
-      resolve = r;
-    });
-    this._outstanding.add(p);
-    void p.then(() => this._outstanding.delete(p));
-    this._queue.push({ batch, resolve, done: false });
+    const p = this._writes.add(batch);
     this._pump();
     return p;
   }
 
   /** Resolves when every write() made so far is answered. */
-  async flush(): Promise<void> {
-    await Promise.all([...this._outstanding]);
+  flush(): Promise<void> {
+    return this._writes.flush();
   }
 
   /**
@@ -138,9 +121,7 @@ export class StreamSender implements Destination {
     if (this._state === 'closed') return;
     this._state = 'closed';
     this._abort.abort();
-    const queued = this._queue;
-    this._queue = [];
-    for (const e of queued) settle(e, retryable(shutdownError()));
+    this._writes.shutdown();
     const c = this._conn;
     if (c !== null) {
       c.open = false;
@@ -154,16 +135,15 @@ export class StreamSender implements Destination {
   private _pump(): void {
     const c = this._conn;
     if (c === null || !c.open || c.draining) return;
-    while (this._queue.length > 0) {
-      const e = this._queue.shift()!;
-      if (e.done) continue;
+    for (;;) {
+      const e = this._writes.take();
+      if (e === undefined) return;
       let bytes: Buffer;
       let messages: number;
       try {
         ({ bytes, messages } = this._encoder.encodeStream(e.batch, this._framing));
       } catch (err) {
-        // A formatter bug would fail every resend the same way: report the batch as lost.
-        settle(e, rejected(new LogshipError('LS_INTERNAL', 'syslog destination: a batch could not be formatted', { cause: err })));
+        settle(e, formatFailed(err));
         continue;
       }
       this._written.push(e);
@@ -175,16 +155,13 @@ export class StreamSender implements Destination {
     }
   }
 
-  private _onWritten(c: Conn, e: Entry, bytes: number, messages: number, err: Error | null): void {
+  private _onWritten(c: Conn, e: WriteEntry, bytes: number, messages: number, err: Error | null): void {
     const k = this._written.indexOf(e);
     if (k !== -1) this._written.splice(k, 1);
     // Node calls back with no error for a write that was cancelled because the socket was
     // destroyed (a reset): only a write completed on a live socket is delivered.
     if (err === null && !c.socket.destroyed) {
-      const t = this._ctx?.telemetry;
-      t?.emit('syslog_dest_messages', {}, messages);
-      t?.emit('syslog_dest_bytes', {}, bytes);
-      settle(e, DELIVERED);
+      settleDelivered(e, this._ctx?.telemetry, messages, bytes);
       return;
     }
     const why = err?.message ?? 'the connection was reset before the bytes were written';
@@ -212,10 +189,10 @@ export class StreamSender implements Destination {
         break;
       }
       this._rotation.connected(Date.now());
-      ctx.telemetry.emit('syslog_dest_connected', { target: this._label, queued: this._queue.length });
+      ctx.telemetry.emit('syslog_dest_connected', { target: this._label, queued: this._writes.queued });
       const reason = await this._serve(socket);
       if (this._state !== 'running') break;
-      ctx.telemetry.emit('syslog_dest_disconnected', { target: this._label, err: reason, queued: this._queue.length });
+      ctx.telemetry.emit('syslog_dest_disconnected', { target: this._label, err: reason, queued: this._writes.queued });
       await sleepUnlessAborted(this._rotation.lost(Date.now()), signal);
     }
   }
@@ -253,10 +230,4 @@ export class StreamSender implements Destination {
       this._pump();
     });
   }
-}
-
-function settle(e: Entry, o: Outcome): void {
-  if (e.done) return;
-  e.done = true;
-  e.resolve(o);
 }

@@ -14,7 +14,7 @@ import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { facilityCode, severityCode } from '../../util/syslog-codes.js';
 import { LOCAL_BATCH_BYTES, LOCAL_BATCH_DELAY_MS, LocalFlow } from '../unix-dgram/flow.js';
-import { applyPermissions, identify, removeIfOurs, type KeyRef, type PathIdentity } from '../unix-dgram/local-path.js';
+import { applyPermissions, identify, releasePath, removeIfOurs, type KeyRef, type PathIdentity } from '../unix-dgram/local-path.js';
 import { checkFifo, makeFifo, openFifo } from './fifo.js';
 import type { PipeSourceOptions } from './options.js';
 
@@ -127,9 +127,7 @@ export class PipeSource implements Source {
     this._detach();
     // What was read of an unterminated last line cannot be read again: send it.
     this._flushPartial();
-    if (this._created !== undefined && (await removeIfOurs(this._path, this._created)) === 'failed') {
-      this._ctx!.telemetry.emit('local_cleanup_failed', { path: this._path });
-    }
+    if (this._created !== undefined) await releasePath(this._path, this._created, this._ctx!.telemetry);
     await this._flow!.close(STOP_BOUND_MS);
   }
 

@@ -34,6 +34,7 @@ import { LogshipError } from '../../core/errors.js';
 import type { Outcome } from '../../core/outcome.js';
 import { streamKey } from '../../core/stream.js';
 import { remoteOf } from '../../transport/tcp.js';
+import { withDeadline } from '../../util/deadline.js';
 import { StreamAcks, type AckSlot } from './acks.js';
 
 /** Our frames the peer has not read yet above which we stop reading from it (until 'drain'). */
@@ -357,15 +358,4 @@ export class PeerConnection {
       deadline,
     );
   }
-}
-
-/** Resolves when `p` does or at `deadline` (ms since epoch), whichever is first. */
-function withDeadline(p: Promise<void>, deadline: number): Promise<void> {
-  const ms = deadline - Date.now();
-  if (ms <= 0) return Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -1,45 +1,28 @@
 // The ship listener: accepts peer connections (clients, relays), runs one PeerConnection each,
-// closes idle ones, and stops within a bound. Protocol details are in conn.ts and codec/ship.
+// closes idle ones, and stops within a bound. Protocol details are in conn.ts and codec/ship; the
+// start/stop bookkeeping it shares with the syslog listeners is in common/listener-base.ts.
 
 import type { Server, Socket } from 'node:net';
 import { ShipBatchDecoder } from '../../codec/ship/index.js';
 import type { Source, SourceContext } from '../../core/component.js';
-import { LogshipError } from '../../core/errors.js';
-import { parseListenAddress } from '../../transport/listener.js';
 import { closeServer, listenTcp } from '../../transport/tcp.js';
+import { idleSweepMs, ListenerBase, serverAddress } from '../common/listener-base.js';
 import { PeerConnection, type PeerStats } from './conn.js';
 import type { ShipListenerOptions } from './options.js';
 
 /** How long stop() waits for in-flight batches to settle and their acks to go out. */
 export const STOP_BOUND_MS = 5000;
 
-type State = 'new' | 'running' | 'stopped';
-
-export class ShipListener implements Source {
+export class ShipListener extends ListenerBase implements Source {
   private readonly _opts: ShipListenerOptions;
   private readonly _conns: Set<PeerConnection>;
-  private _state: State;
   private _server: Server | null;
-  private _sweep: NodeJS.Timeout | null;
-  private _address: { host: string; port: number } | null;
 
   constructor(opts: ShipListenerOptions) {
+    super({ name: 'ship listener', source: 'ship listener' });
     this._opts = opts;
     this._conns = new Set();
-    this._state = 'new';
     this._server = null;
-    this._sweep = null;
-    this._address = null;
-  }
-
-  /** The bound address (the real port when `listen` asked for port 0). Throws before start(). */
-  address(): { host: string; port: number } {
-    if (this._address === null) throw new LogshipError('LS_INTERNAL', 'ship listener address() called before start()');
-    return this._address;
-  }
-
-  get port(): number {
-    return this.address().port;
   }
 
   /** One entry per open connection (for status and tests). */
@@ -48,11 +31,7 @@ export class ShipListener implements Source {
   }
 
   async start(ctx: SourceContext): Promise<void> {
-    if (this._state !== 'new') throw new LogshipError('LS_INTERNAL', 'ship listener started twice');
-    const a = parseListenAddress(this._opts.listen);
-    if (!a.ok || a.value.kind !== 'tcp') {
-      throw new LogshipError('LS_STARTUP', `ship listener: listen "${this._opts.listen}" is not tcp:HOST:PORT`);
-    }
+    const at = this._listenAddress(this._opts.listen, 'tcp');
     const decoder = new ShipBatchDecoder(this._opts.max_frame_bytes);
     const deps = {
       ctx,
@@ -63,8 +42,8 @@ export class ShipListener implements Source {
       },
     };
     this._server = await listenTcp({
-      host: a.value.host,
-      port: a.value.port,
+      host: at.host,
+      port: at.port,
       maxConnections: this._opts.max_connections,
       onConnection: (socket: Socket) => {
         if (this._state !== 'running') {
@@ -75,22 +54,12 @@ export class ShipListener implements Source {
       },
       onDrop: (remote) => ctx.telemetry.emit('listener_connection_refused', { remote, max_connections: this._opts.max_connections }),
     });
-    const bound = this._server.address();
-    this._address = bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : { host: a.value.host, port: a.value.port };
-    this._state = 'running';
     const idle = this._opts.idle_timeout_ms;
-    this._sweep = setInterval(() => this._closeIdle(idle), Math.max(10, Math.min(1000, Math.floor(idle / 4))));
-    this._sweep.unref();
+    this._running(serverAddress(this._server, at), () => this._closeIdle(idle), idleSweepMs(idle));
   }
 
   async stop(): Promise<void> {
-    if (this._state !== 'running') {
-      this._state = 'stopped';
-      return;
-    }
-    this._state = 'stopped';
-    if (this._sweep !== null) clearInterval(this._sweep);
-    this._sweep = null;
+    if (!this._stopping()) return;
     const server = this._server!;
     const closed = closeServer(server);
     const deadline = Date.now() + STOP_BOUND_MS;

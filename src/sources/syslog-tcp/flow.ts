@@ -25,6 +25,7 @@ import type { Batch, BatchMeta } from '../../core/batch.js';
 import type { SourceContext } from '../../core/component.js';
 import { FRAME_FLAG, type RecordDeframer } from '../../codec/framing/newline.js';
 import { countMalformed, recordFields } from '../../codec/syslog/parse.js';
+import { countedContext } from '../common/counted-context.js';
 import { RecordBatcher } from '../common/record-batcher.js';
 
 /** A batch is cut at this size… */
@@ -59,29 +60,21 @@ export class SyslogFlow {
     this._backlog = backlog;
     this._own = 0;
     this._lfFree = false;
-    // The batcher pushes through this context. Its push never rejects: a rejection would break the
-    // batcher's chain of pushes, and the backlog would stay counted forever.
-    const counted: SourceContext = {
-      id: ctx.id,
-      node: ctx.node,
-      log: ctx.log,
-      telemetry: ctx.telemetry,
-      push: async (b: Batch) => {
-        try {
-          if (!this._lfFree) flattenInnerNewlines(b);
-          // Parsed once here (filters, templates and the syslog destination read the cache), which
-          // also counts the messages that are not syslog.
-          const malformed = countMalformed(recordFields(b));
-          if (malformed > 0) ctx.telemetry.emit('syslog_malformed', { remote }, malformed);
-          await ctx.push(b);
-        } catch (err) {
-          ctx.telemetry.emit('syslog_push_failed', { err, remote, records: b.count });
-        } finally {
-          this._own -= b.data.length;
-          this._backlog.bytes -= b.data.length;
-        }
+    // The batcher pushes through this context (common/counted-context.ts: its push never rejects).
+    const counted = countedContext(ctx, {
+      before: (b) => {
+        if (!this._lfFree) flattenInnerNewlines(b);
+        // Parsed once here (filters, templates and the syslog destination read the cache), which
+        // also counts the messages that are not syslog.
+        const malformed = countMalformed(recordFields(b));
+        if (malformed > 0) ctx.telemetry.emit('syslog_malformed', { remote }, malformed);
       },
-    };
+      failed: (err, b) => ctx.telemetry.emit('syslog_push_failed', { err, remote, records: b.count }),
+      after: (b) => {
+        this._own -= b.data.length;
+        this._backlog.bytes -= b.data.length;
+      },
+    });
     this._batcher = new RecordBatcher(counted, { meta, maxBatchBytes: SYSLOG_BATCH_BYTES, maxDelayMs: SYSLOG_BATCH_DELAY_MS });
   }
 

@@ -1,13 +1,14 @@
 // The syslog stream listener shared by syslog-tcp and syslog-tls: binds (through a `bind` function
 // the plug-in gives: plain TCP or TLS), runs one SyslogConnection per accepted peer, refuses and
 // counts connections beyond max_connections, closes idle ones, and stops within a bound, pushing
-// what was received. Framing and backpressure are in conn.ts.
+// what was received. Framing and backpressure are in conn.ts; the start/stop bookkeeping it shares
+// with the other listeners is in common/listener-base.ts.
 
 import type { Server, Socket } from 'node:net';
 import type { Source, SourceContext } from '../../core/component.js';
-import { LogshipError } from '../../core/errors.js';
-import { parseListenAddress } from '../../transport/listener.js';
 import { closeServer } from '../../transport/tcp.js';
+import { withDeadline } from '../../util/deadline.js';
+import { idleSweepMs, ListenerBase, serverAddress } from '../common/listener-base.js';
 import { SyslogConnection, type ConnStats } from './conn.js';
 import type { SyslogStreamSettings } from './options.js';
 
@@ -27,9 +28,7 @@ export interface BindRequest {
 /** Binds the server; rejects with LS_STARTUP when it cannot. */
 export type BindFn = (req: BindRequest, ctx: SourceContext) => Promise<Server>;
 
-type State = 'new' | 'running' | 'stopped';
-
-export class SyslogStreamServer implements Source {
+export class SyslogStreamServer extends ListenerBase implements Source {
   private readonly _settings: SyslogStreamSettings;
   private readonly _scheme: string;
   private readonly _bind: BindFn;
@@ -38,32 +37,17 @@ export class SyslogStreamServer implements Source {
   private readonly _sockets: Set<Socket>;
   /** Flushes of closed connections not yet taken by the router. */
   private readonly _flushing: Set<Promise<void>>;
-  private _state: State;
   private _server: Server | null;
-  private _sweep: NodeJS.Timeout | null;
-  private _address: { host: string; port: number } | null;
 
   constructor(settings: SyslogStreamSettings, scheme: 'tcp' | 'tls', bind: BindFn) {
+    super({ name: `syslog-${scheme}`, source: `syslog-${scheme} source` });
     this._settings = settings;
     this._scheme = scheme;
     this._bind = bind;
     this._conns = new Set();
     this._sockets = new Set();
     this._flushing = new Set();
-    this._state = 'new';
     this._server = null;
-    this._sweep = null;
-    this._address = null;
-  }
-
-  /** The bound address (the real port when `listen` asked for port 0). Throws before start(). */
-  address(): { host: string; port: number } {
-    if (this._address === null) throw new LogshipError('LS_INTERNAL', `syslog-${this._scheme} address() called before start()`);
-    return this._address;
-  }
-
-  get port(): number {
-    return this.address().port;
   }
 
   /** One entry per open connection (for status and tests). */
@@ -72,11 +56,7 @@ export class SyslogStreamServer implements Source {
   }
 
   async start(ctx: SourceContext): Promise<void> {
-    if (this._state !== 'new') throw new LogshipError('LS_INTERNAL', `syslog-${this._scheme} source started twice`);
-    const a = parseListenAddress(this._settings.listen);
-    if (!a.ok || a.value.kind !== 'tcp') {
-      throw new LogshipError('LS_STARTUP', `syslog-${this._scheme}: listen "${this._settings.listen}" is not tcp:HOST:PORT`);
-    }
+    const at = this._listenAddress(this._settings.listen, 'tcp');
     const deps = {
       ctx,
       message: this._settings.message,
@@ -88,8 +68,8 @@ export class SyslogStreamServer implements Source {
     };
     const server = await this._bind(
       {
-        host: a.value.host,
-        port: a.value.port,
+        host: at.host,
+        port: at.port,
         maxConnections: this._settings.maxConnections,
         onConnection: (socket) => {
           if (this._state !== 'running') {
@@ -107,24 +87,15 @@ export class SyslogStreamServer implements Source {
       socket.once('close', () => this._sockets.delete(socket));
     });
     this._server = server;
-    const bound = server.address();
-    this._address = bound !== null && typeof bound === 'object' ? { host: bound.address, port: bound.port } : { host: a.value.host, port: a.value.port };
-    this._state = 'running';
+    const bound = serverAddress(server, at);
     const idle = this._settings.idleTimeoutMs;
-    this._sweep = setInterval(() => this._closeIdle(idle), Math.max(10, Math.min(1000, Math.floor(idle / 4))));
-    this._sweep.unref();
-    ctx.telemetry.emit('syslog_listening', { listen: `${this._scheme}:${this._address.host}:${this._address.port}` });
+    this._running(bound, () => this._closeIdle(idle), idleSweepMs(idle));
+    ctx.telemetry.emit('syslog_listening', { listen: `${this._scheme}:${bound.host}:${bound.port}` });
   }
 
   /** Close the listener and every connection; push what they received, within STOP_BOUND_MS. */
   async stop(): Promise<void> {
-    if (this._state !== 'running') {
-      this._state = 'stopped';
-      return;
-    }
-    this._state = 'stopped';
-    if (this._sweep !== null) clearInterval(this._sweep);
-    this._sweep = null;
+    if (!this._stopping()) return;
     const server = this._server!;
     const closed = closeServer(server);
     const conns = [...this._conns];
@@ -143,15 +114,4 @@ export class SyslogStreamServer implements Source {
       if (!c.busy && now - c.lastActivityAt >= idleMs) c.closeIdle(idleMs);
     }
   }
-}
-
-/** Resolves when `p` does or at `deadline` (ms since epoch), whichever is first. */
-export function withDeadline(p: Promise<void>, deadline: number): Promise<void> {
-  const ms = deadline - Date.now();
-  if (ms <= 0) return Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

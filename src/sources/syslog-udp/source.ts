@@ -16,10 +16,11 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { FRAME_FLAG } from '../../codec/framing/newline.js';
-import { parseListenAddress } from '../../transport/listener.js';
+import { withDeadline } from '../../util/deadline.js';
+import { ListenerBase } from '../common/listener-base.js';
 import { Backlog, peerHost, SyslogFlow } from '../syslog-tcp/flow.js';
 import { messageSettings, type SyslogMessageSettings } from '../syslog-tcp/options.js';
-import { STOP_BOUND_MS, withDeadline } from '../syslog-tcp/server.js';
+import { STOP_BOUND_MS } from '../syslog-tcp/server.js';
 import type { SyslogUdpOptions } from './options.js';
 
 /** Senders with a batcher of their own at once; a new one evicts the least recently heard. */
@@ -29,9 +30,7 @@ export const UDP_SENDER_IDLE_MS = 30_000;
 /** meta.host of the overflow flow: the host of its messages that carry no hostname. */
 export const OVERFLOW_HOST = 'udp-overflow';
 
-type State = 'new' | 'running' | 'stopped';
-
-export class SyslogUdpSource implements Source {
+export class SyslogUdpSource extends ListenerBase implements Source {
   private readonly _opts: SyslogUdpOptions;
   private readonly _message: SyslogMessageSettings;
   private readonly _backlog: Backlog;
@@ -41,11 +40,9 @@ export class SyslogUdpSource implements Source {
   private readonly _flushing: Set<Promise<void>>;
   private _ctx: SourceContext | null;
   private _socket: Socket | null;
-  private _state: State;
-  private _sweep: NodeJS.Timeout | null;
-  private _address: { host: string; port: number } | null;
 
   constructor(opts: SyslogUdpOptions) {
+    super({ name: 'syslog-udp', source: 'syslog-udp source' });
     this._opts = opts;
     this._message = messageSettings(opts);
     this._backlog = new Backlog();
@@ -54,19 +51,6 @@ export class SyslogUdpSource implements Source {
     this._flushing = new Set();
     this._ctx = null;
     this._socket = null;
-    this._state = 'new';
-    this._sweep = null;
-    this._address = null;
-  }
-
-  /** The bound address (the real port when `listen` asked for port 0). Throws before start(). */
-  address(): { host: string; port: number } {
-    if (this._address === null) throw new LogshipError('LS_INTERNAL', 'syslog-udp address() called before start()');
-    return this._address;
-  }
-
-  get port(): number {
-    return this.address().port;
   }
 
   /** Bytes received and not yet taken by the router. */
@@ -85,10 +69,7 @@ export class SyslogUdpSource implements Source {
   }
 
   async start(ctx: SourceContext): Promise<void> {
-    if (this._state !== 'new') throw new LogshipError('LS_INTERNAL', 'syslog-udp source started twice');
-    const a = parseListenAddress(this._opts.listen);
-    if (!a.ok || a.value.kind !== 'udp') throw new LogshipError('LS_STARTUP', `syslog-udp: listen "${this._opts.listen}" is not udp:HOST:PORT`);
-    const { host, port } = a.value;
+    const { host, port } = this._listenAddress(this._opts.listen, 'udp');
     this._ctx = ctx;
     const socket = createSocket({
       type: host.includes(':') ? 'udp6' : 'udp4',
@@ -110,22 +91,13 @@ export class SyslogUdpSource implements Source {
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this._onMessage(msg, rinfo));
     this._socket = socket;
     const bound = socket.address();
-    this._address = { host: bound.address, port: bound.port };
-    this._state = 'running';
-    this._sweep = setInterval(() => this._evictIdle(), 1000);
-    this._sweep.unref();
+    this._running({ host: bound.address, port: bound.port }, () => this._evictIdle(), 1000);
     ctx.telemetry.emit('syslog_listening', { listen: `udp:${bound.address}:${bound.port}` });
   }
 
   /** Close the socket; push what was received, within STOP_BOUND_MS. */
   async stop(): Promise<void> {
-    if (this._state !== 'running') {
-      this._state = 'stopped';
-      return;
-    }
-    this._state = 'stopped';
-    if (this._sweep !== null) clearInterval(this._sweep);
-    this._sweep = null;
+    if (!this._stopping()) return;
     const socket = this._socket!;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
     this._socket = null;

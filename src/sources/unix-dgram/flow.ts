@@ -11,7 +11,8 @@
 // slow router accumulate an unbounded chain of small timer batches.
 
 import type { SourceContext } from '../../core/component.js';
-import type { Batch } from '../../core/batch.js';
+import { facilityCode, severityCode } from '../../util/syslog-codes.js';
+import { countedContext } from '../common/counted-context.js';
 import { RecordBatcher, type RecordBatcherOptions } from '../common/record-batcher.js';
 
 /** A batch is cut at this size (or after maxDelayMs). */
@@ -31,23 +32,11 @@ export class LocalFlow {
     this._highWater = opts.highWaterBytes ?? LOCAL_BACKLOG_BYTES;
     this._backlog = 0;
     this._waiters = [];
-    // The batcher pushes through this context; its push never rejects, so one failed push cannot
-    // break the batcher's chain of pushes (which would leave the backlog counted forever).
-    const counted: SourceContext = {
-      id: ctx.id,
-      node: ctx.node,
-      log: ctx.log,
-      telemetry: ctx.telemetry,
-      push: async (b: Batch) => {
-        try {
-          await ctx.push(b);
-        } catch (err) {
-          ctx.telemetry.emit('local_push_failed', { err, records: b.count });
-        } finally {
-          this._release(b.data.length);
-        }
-      },
-    };
+    // The batcher pushes through this context (common/counted-context.ts: its push never rejects).
+    const counted = countedContext(ctx, {
+      failed: (err, b) => ctx.telemetry.emit('local_push_failed', { err, records: b.count }),
+      after: (b) => this._release(b.data.length),
+    });
     this._batcher = new RecordBatcher(counted, opts);
   }
 
@@ -104,4 +93,29 @@ export class LocalFlow {
     this._waiters = [];
     for (const fn of w) fn();
   }
+}
+
+/** What a unix socket source's options say about messages that carry no header (localKeys). */
+export interface LocalDefaults {
+  readonly program?: string | undefined;
+  readonly facility: string | number;
+  readonly severity: string | number;
+}
+
+/**
+ * The one flow of a unix socket source (unix-dgram, unix-stream): syslog records from this node,
+ * with the options' program (default: the source's name), facility and severity.
+ */
+export function socketFlow(ctx: SourceContext, o: LocalDefaults): LocalFlow {
+  return new LocalFlow(ctx, {
+    meta: {
+      host: ctx.node.name,
+      program: o.program ?? ctx.id,
+      facility: facilityCode(o.facility) ?? 1,
+      severity: severityCode(o.severity) ?? 5,
+      format: 'syslog',
+    },
+    maxBatchBytes: LOCAL_BATCH_BYTES,
+    maxDelayMs: LOCAL_BATCH_DELAY_MS,
+  });
 }

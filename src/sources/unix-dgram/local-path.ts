@@ -1,10 +1,15 @@
-// Filesystem side of the local sources (unix-dgram, unix-stream, pipe): clearing a stale socket
-// before binding, setting mode/owner/group, and removing only what we created on stop.
-// No sockets are read here.
+// Filesystem side of the local sources (unix-dgram, unix-stream, pipe): the socket path of
+// `listen`, clearing a stale socket before binding, setting mode/owner/group, and removing only
+// what we created on stop. No sockets are read here.
+//
+//   start: socketPathOf(listen) ─► clearStaleSocket ─► bind (the source) ─► claimPath: identify + permissions
+//   stop:  close (the source) ─► releasePath: removeIfOurs, a failure counted
 
 import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, unlink } from 'node:fs/promises';
+import type { Telemetry } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
+import { parseListenAddress } from '../../transport/listener.js';
 
 /** Device and inode of a path we created: on stop we remove the path only if it is still ours. */
 export interface PathIdentity {
@@ -33,6 +38,13 @@ export interface KeyRef {
   readonly who: string;
   /** The config key holding the path, e.g. 'listen' or 'path'. */
   readonly key: string;
+}
+
+/** The path of a unix socket source's `listen` (`kind`:PATH); LS_STARTUP naming the source otherwise. */
+export function socketPathOf(listen: string, kind: 'unix+dgram' | 'unix+stream', ref: KeyRef): string {
+  const a = parseListenAddress(listen);
+  if (!a.ok || a.value.kind !== kind || !('path' in a.value)) throw new LogshipError('LS_STARTUP', `${ref.who}: ${ref.key} "${listen}" is not ${kind}:PATH`);
+  return a.value.path;
 }
 
 /**
@@ -134,6 +146,28 @@ async function resolveId(db: 'passwd' | 'group', v: string | number, ref: KeyRef
     throw new LogshipError('LS_STARTUP', `${ref.who}: ${key} "${v}" is not a known ${db === 'passwd' ? 'user' : 'group'} (getent ${db} ${v} found nothing); fix \`${key}\``);
   }
   return Number(id);
+}
+
+/**
+ * After a socket was bound at `path`: its identity (so that stop removes it only while it is still
+ * ours), then its permissions. When those fail, `undo` closes the socket, the path is removed and
+ * the error rethrown.
+ */
+export async function claimPath(path: string, perms: Permissions, ref: KeyRef, undo: () => void | Promise<void>): Promise<PathIdentity | undefined> {
+  const ident = await identify(path);
+  try {
+    await applyPermissions(path, perms, ref);
+  } catch (err) {
+    await undo();
+    await removeIfOurs(path, ident);
+    throw err;
+  }
+  return ident;
+}
+
+/** On stop: removes `path` if it is still ours; a failure is counted (local_cleanup_failed), not thrown. */
+export async function releasePath(path: string, ident: PathIdentity | undefined, telemetry: Telemetry): Promise<void> {
+  if ((await removeIfOurs(path, ident)) === 'failed') telemetry.emit('local_cleanup_failed', { path });
 }
 
 /** What removeIfOurs() found: removed; already gone; replaced by another file (left alone); error. */

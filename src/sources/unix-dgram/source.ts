@@ -6,10 +6,8 @@
 
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
-import { parseListenAddress } from '../../transport/listener.js';
-import { facilityCode, severityCode } from '../../util/syslog-codes.js';
-import { LOCAL_BATCH_BYTES, LOCAL_BATCH_DELAY_MS, LocalFlow } from './flow.js';
-import { applyPermissions, clearStaleSocket, identify, removeIfOurs, type KeyRef, type PathIdentity } from './local-path.js';
+import { socketFlow, type LocalFlow } from './flow.js';
+import { claimPath, clearStaleSocket, releasePath, socketPathOf, type KeyRef, type PathIdentity } from './local-path.js';
 import { addMessage, type MessageStats } from './message.js';
 import { isDgramSocketLive, RECV_LIMIT, UnixDgramError, UnixDgramSocket } from './native.js';
 import type { UnixDgramOptions } from './options.js';
@@ -55,24 +53,13 @@ export class UnixDgramSource implements Source {
   async start(ctx: SourceContext): Promise<void> {
     if (this._state !== 'new') throw new LogshipError('LS_INTERNAL', 'unix-dgram source started twice');
     const o = this._opts;
-    const a = parseListenAddress(o.listen);
-    if (!a.ok || a.value.kind !== 'unix+dgram') throw new LogshipError('LS_STARTUP', `unix-dgram source "${ctx.id}": listen "${o.listen}" is not unix+dgram:PATH`);
-    this._ctx = ctx;
-    this._path = a.value.path;
     const ref: KeyRef = { who: `unix-dgram source "${ctx.id}"`, key: 'listen' };
-    await clearStaleSocket(this._path, ref, (p) => isDgramSocketLive(p));
-    this._flow = new LocalFlow(ctx, {
-      meta: {
-        host: ctx.node.name,
-        program: o.program ?? ctx.id,
-        facility: facilityCode(o.facility) ?? 1,
-        severity: severityCode(o.severity) ?? 5,
-        format: 'syslog',
-      },
-      maxBatchBytes: LOCAL_BATCH_BYTES,
-      maxDelayMs: LOCAL_BATCH_DELAY_MS,
-    });
-    const flow = this._flow;
+    const path = socketPathOf(o.listen, 'unix+dgram', ref);
+    this._ctx = ctx;
+    this._path = path;
+    await clearStaleSocket(path, ref, (p) => isDgramSocketLive(p));
+    const flow = socketFlow(ctx, o);
+    this._flow = flow;
     const max = o.max_message_bytes;
     const add = (src: Buffer, start: number, end: number): void => flow.add(src, start, end);
     try {
@@ -101,15 +88,10 @@ export class UnixDgramSource implements Source {
       this._socket = undefined;
       throw new LogshipError('LS_STARTUP', `${ref.who}: cannot bind ${this._path}: ${bindHint(err)}`, { cause: err });
     }
-    this._ident = await identify(this._path);
-    try {
-      await applyPermissions(this._path, o, ref);
-    } catch (err) {
-      this._socket.close();
+    this._ident = await claimPath(this._path, o, ref, () => {
+      this._socket?.close();
       this._socket = undefined;
-      await removeIfOurs(this._path, this._ident);
-      throw err;
-    }
+    });
     this._state = 'running';
     ctx.telemetry.emit('local_listening', { path: this._path, mode: o.mode });
   }
@@ -120,7 +102,7 @@ export class UnixDgramSource implements Source {
     if (was !== 'running') return;
     this._socket?.close();
     this._socket = undefined;
-    if ((await removeIfOurs(this._path, this._ident)) === 'failed') this._ctx?.telemetry.emit('local_cleanup_failed', { path: this._path });
+    await releasePath(this._path, this._ident, this._ctx!.telemetry);
     await this._flow!.close(STOP_BOUND_MS);
   }
 

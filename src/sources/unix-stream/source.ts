@@ -8,10 +8,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
-import { parseListenAddress } from '../../transport/listener.js';
-import { facilityCode, severityCode } from '../../util/syslog-codes.js';
-import { LOCAL_BATCH_BYTES, LOCAL_BATCH_DELAY_MS, LocalFlow } from '../unix-dgram/flow.js';
-import { applyPermissions, clearStaleSocket, identify, removeIfOurs, type KeyRef, type PathIdentity } from '../unix-dgram/local-path.js';
+import { idleSweepMs } from '../common/listener-base.js';
+import { socketFlow, type LocalFlow } from '../unix-dgram/flow.js';
+import { claimPath, clearStaleSocket, releasePath, socketPathOf, type KeyRef, type PathIdentity } from '../unix-dgram/local-path.js';
 import type { MessageStats } from '../unix-dgram/message.js';
 import { StreamConn, type ConnDeps } from './conn.js';
 import type { UnixStreamOptions } from './options.js';
@@ -71,23 +70,12 @@ export class UnixStreamSource implements Source {
   async start(ctx: SourceContext): Promise<void> {
     if (this._state !== 'new') throw new LogshipError('LS_INTERNAL', 'unix-stream source started twice');
     const o = this._opts;
-    const a = parseListenAddress(o.listen);
-    if (!a.ok || a.value.kind !== 'unix+stream') throw new LogshipError('LS_STARTUP', `unix-stream source "${ctx.id}": listen "${o.listen}" is not unix+stream:PATH`);
-    this._ctx = ctx;
-    this._path = a.value.path;
     const ref: KeyRef = { who: `unix-stream source "${ctx.id}"`, key: 'listen' };
-    await clearStaleSocket(this._path, ref, isStreamSocketLive);
-    const flow = new LocalFlow(ctx, {
-      meta: {
-        host: ctx.node.name,
-        program: o.program ?? ctx.id,
-        facility: facilityCode(o.facility) ?? 1,
-        severity: severityCode(o.severity) ?? 5,
-        format: 'syslog',
-      },
-      maxBatchBytes: LOCAL_BATCH_BYTES,
-      maxDelayMs: LOCAL_BATCH_DELAY_MS,
-    });
+    const path = socketPathOf(o.listen, 'unix+stream', ref);
+    this._ctx = ctx;
+    this._path = path;
+    await clearStaleSocket(path, ref, isStreamSocketLive);
+    const flow = socketFlow(ctx, o);
     this._flow = flow;
     const deps: ConnDeps = {
       ctx,
@@ -115,21 +103,16 @@ export class UnixStreamSource implements Source {
       throw new LogshipError('LS_STARTUP', `${ref.who}: cannot listen on ${this._path}: ${code}${hint}`, { cause: err });
     }
     this._server = server;
-    this._ident = await identify(this._path);
-    try {
-      await applyPermissions(this._path, o, ref);
-    } catch (err) {
+    this._ident = await claimPath(this._path, o, ref, async () => {
       this._state = 'stopped';
       const closed = closeServer(server);
       for (const c of this._conns) c.close();
       await closed;
-      await removeIfOurs(this._path, this._ident);
-      throw err;
-    }
+    });
     this._state = 'running';
     const idle = o.idle_timeout_ms;
     if (idle > 0) {
-      this._sweep = setInterval(() => this._closeIdle(idle), Math.max(10, Math.min(1000, Math.floor(idle / 4))));
+      this._sweep = setInterval(() => this._closeIdle(idle), idleSweepMs(idle));
       this._sweep.unref();
     }
     ctx.telemetry.emit('local_listening', { path: this._path, mode: o.mode });
@@ -146,7 +129,7 @@ export class UnixStreamSource implements Source {
     await closed;
     this._server = undefined;
     // libuv unlinks the path when the server closes; this covers the case where it did not.
-    if ((await removeIfOurs(this._path, this._ident)) === 'failed') this._ctx?.telemetry.emit('local_cleanup_failed', { path: this._path });
+    await releasePath(this._path, this._ident, this._ctx!.telemetry);
     await this._flow!.close(STOP_BOUND_MS);
   }
 

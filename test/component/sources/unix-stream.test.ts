@@ -249,7 +249,7 @@ test('backpressure: with the router stalled, connections pause and memory stays 
   assert.ok(records(batches).every((r) => r.text.length === line.length - 1));
 });
 
-test('socket permissions; stale socket replaced; regular file and live socket refused; removed on stop', async (t) => {
+test('socket permissions; stale socket replaced; regular file and live socket refused; removed on stop; unknown owner refused', async (t) => {
   const dir = await tmpDir(t);
   const path = join(dir, 'log.sock');
   // A stale stream socket: a server that closed without unlink is simulated by a listening
@@ -288,6 +288,13 @@ test('socket permissions; stale socket replaced; regular file and live socket re
     return true;
   });
   assert.equal(await readFile(file, 'utf8'), 'keep me');
+
+  // Permissions that cannot be applied: the socket just bound is closed and removed.
+  const unknown = join(dir, 'owner.sock');
+  const s5 = unixStreamSource.create(unixStreamSource.options.parse({ type: 'unix-stream', listen: `unix+stream:${unknown}`, owner: 'no-such-user-logship' }));
+  await assert.rejects(s5.start(testSourceContext({ stateDir: dir }, () => undefined)), { code: 'LS_STARTUP', message: /owner/ });
+  await assert.rejects(lstat(unknown), { code: 'ENOENT' }, 'no socket left behind');
+  await s5.stop();
 });
 
 test('options: listen must be unix+stream; defaults', () => {
