@@ -173,6 +173,11 @@ export class DatagramSender implements Destination {
         await sleepUnlessAborted(this._rotation.failed(), signal);
         continue;
       }
+      if (this._state !== 'running') {
+        // close() came while connecting: nothing would wake the wait below.
+        closeQuietly(socket);
+        break;
+      }
       this._rotation.connected(Date.now());
       ctx.telemetry.emit('syslog_dest_connected', { target: this._label, queued: this._writes.queued });
       const reason = await new Promise<Error>((resolve) => {
