@@ -14,6 +14,9 @@
 // or, when the batch is nothing but that buffer and mostly fills it, becomes the batch's data.
 //
 //   pieces:  [chunk A 0..65536) [scratch 0..210) [chunk B 120..65536) ...   → one Buffer at cut
+//
+// Batch-sized buffers (a batch's data, a full-size scratch buffer) come from a pool shared by the
+// batchers of one batch size and go back when their batch has settled (sources/common/buffers.ts).
 
 import { randomBytes } from 'node:crypto';
 import { Batch, type BatchMeta } from '../../core/batch.js';
