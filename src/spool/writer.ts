@@ -176,7 +176,11 @@ export class SpoolWriter {
 
   private _fits(size: number): boolean {
     const used = this._segments.bytes + this._queuedBytes;
-    if (used + size <= this._opts.max_bytes) return true;
+    // What the open segment has no room for goes into new segments, each with its header on disk.
+    const room = this._current === null ? 0 : Math.max(0, this._opts.segment_bytes - this._current.seg.bytes);
+    const spill = this._queuedBytes + size - room;
+    const headers = spill <= 0 ? 0 : Math.ceil(spill / (this._opts.segment_bytes - SEGMENT_HEADER_BYTES)) * SEGMENT_HEADER_BYTES;
+    if (used + size + headers <= this._opts.max_bytes) return true;
     // A record bigger than the whole cap still goes in when the spool holds nothing else.
     return this._queuedBytes === 0 && this._segments.bytes <= this._segments.count * SEGMENT_HEADER_BYTES;
   }

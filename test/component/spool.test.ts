@@ -18,6 +18,7 @@ import { Pipeline } from '../../src/pipeline/build.js';
 import { compact } from '../../src/core/batch.js';
 import { Counters } from '../../src/observe/metrics.js';
 import { MAX_IN_FLIGHT_BATCHES } from '../../src/spool/reader.js';
+import { SEGMENT_HEADER_BYTES } from '../../src/spool/format.js';
 import { Spool, spoolOptions, type SpoolOptions } from '../../src/spool/index.js';
 import { SPOOL_META, spoolBatch, spoolText } from '../fixtures/spool-batches.js';
 import { memoryLogger, testContext, type LogEntry } from '../helpers/context.js';
@@ -322,6 +323,41 @@ test('when_full: block: append waits at max_bytes and resumes once delivered seg
   await Promise.race([pending, sleep(3000).then(() => assert.fail('the append did not resume'))]);
   await waitFor('the blocked batch read back', () => held.length === i + 1, 3000);
   assert.equal(held[i]!.pos.offset, held[i - 1]!.endOffset, 'in order, nothing lost');
+});
+
+test('when_full: block: max_bytes holds on disk also when the record that reaches it opens a new segment', async (t) => {
+  const one = (offset: number): Batch => {
+    const data = Buffer.from(`${'x'.repeat(799)}\n`);
+    return new Batch(data, indexLines(data), SPOOL_META, { origin: 'client-a', stream: 's', offset });
+  };
+  // The size of one record on disk (header included; records are compressed), from a spool of its own.
+  const probe = await openSpool(t, await tmpDir(t), { fsync: false });
+  probe.spool.start(async () => undefined);
+  await probe.spool.append(one(0));
+  const r = probe.spool.stats.diskBytes - SEGMENT_HEADER_BYTES;
+  await probe.spool.append(one(800));
+  assert.equal(probe.spool.stats.diskBytes, SEGMENT_HEADER_BYTES + 2 * r, 'records of these batches have one size');
+  // Segments of exactly k records (and 2 bytes of room), and a cap that 4 full segments plus one
+  // record reach exactly: record 4k + 1 fits the cap only if the header of the segment it opens is ignored.
+  const k = Math.ceil((4096 - SEGMENT_HEADER_BYTES - 2) / r);
+  const full = SEGMENT_HEADER_BYTES + k * r;
+  const maxBytes = 4 * full + r;
+  const dir = await tmpDir(t);
+  const { spool } = await openSpool(t, dir, { max_bytes: maxBytes, segment_bytes: full + 2, when_full: 'block', fsync: false });
+  spool.start(async () => undefined); // never settles: nothing is deleted
+  let pendingAt = -1;
+  for (let i = 0; i < 4 * k + 5; i++) {
+    const p = spool.append(one(i * 800));
+    if (!(await Promise.race([p.then(() => true), sleep(300).then(() => false)]))) {
+      pendingAt = i;
+      break;
+    }
+  }
+  assert.equal(pendingAt, 4 * k, `record ${4 * k + 1} waits`);
+  let onDisk = 0;
+  for (const f of await segFiles(dir)) onDisk += (await stat(join(dir, f))).size;
+  assert.ok(onDisk <= maxBytes, `${onDisk} bytes of segments on disk, max_bytes ${maxBytes}`);
+  assert.ok(spool.stats.diskBytes <= maxBytes, `${spool.stats.diskBytes} bytes counted, max_bytes ${maxBytes}`);
 });
 
 test('stopping: a waiting append and a late one are refused (LS_SHUTDOWN) and settle retryable', async (t) => {
