@@ -60,9 +60,13 @@ export const EVENTS = {
   file_dest_streams_evicted: { level: 'warn', message: 'Least recently written streams forgotten: max_tracked_streams reached (a resend of one would be written again).', counter: 'logship_file_dest_streams_evicted_total' },
   file_dest_reorder_wait: {
     level: 'info',
-    message:
-      "A stream's batch starts past what is written of it (re-routed through another relay, or an earlier batch failed and awaits its retry): parked until the lines before it come (at most reorder_wait_ms).",
+    message: "Re-routed batch starts past its stream's written offset: parked until the lines before it come through the other relay (at most reorder_wait_ms).",
     counter: 'logship_file_dest_reorder_waits_total',
+  },
+  file_dest_failure_wait: {
+    level: 'debug',
+    message: 'A batch of this stream failed (see file_dest_error): its later batches wait for its retry (at most reorder_wait_ms).',
+    counter: 'logship_file_dest_failure_waits_total',
   },
   file_dest_reordered: { level: 'info', message: 'The lines a parked stream waited for arrived; written in order.', counter: 'logship_file_dest_reordered_total' },
   file_dest_reorder_timeout: {

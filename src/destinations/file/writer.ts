@@ -425,10 +425,10 @@ export class WriterCore {
       yields: reason === 'rerouted',
     };
     this._waits.set(it.key, w);
-    this._ctx.telemetry.emit('file_dest_reorder_wait', {
+    // A failure is logged already (file_dest_error, once per cycle); a wait per stream is detail.
+    this._ctx.telemetry.emit(reason === 'rerouted' ? 'file_dest_reorder_wait' : 'file_dest_failure_wait', {
       origin: it.batch.pos.origin,
       stream: it.batch.pos.stream,
-      reason,
       expected_offset: hw ?? it.batch.pos.offset,
       offset: it.batch.pos.offset,
       wait_ms: it.route.reorderWaitMs,
