@@ -160,14 +160,19 @@ export function compact(batch: Batch, mask: Uint8Array): Batch | null {
   const offsets = new Float64Array(kept);
   let at = 0;
   let k = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] !== 1) continue;
-    const s = batch.recordStart(i);
-    const e = batch.ends[i]!;
-    batch.data.copy(data, at, s, e);
-    offsets[k] = batch.recordOffset(i);
-    at += e - s;
-    ends[k++] = at;
+  // Kept records that follow each other in data are copied as one run (one copy, not one per record).
+  let runStart = -1;
+  for (let i = 0; i <= mask.length; i++) {
+    if (i < mask.length && mask[i] === 1) {
+      if (runStart < 0) runStart = batch.recordStart(i);
+      offsets[k] = batch.recordOffset(i);
+      ends[k++] = at + batch.ends[i]! - runStart;
+    } else if (runStart >= 0) {
+      const runEnd = batch.ends[i - 1]!;
+      batch.data.copy(data, at, runStart, runEnd);
+      at += runEnd - runStart;
+      runStart = -1;
+    }
   }
   return new Batch(data, ends, batch.meta, batch.pos, { recordOffsets: offsets, endOffset: batch.endOffset, rerouted: batch.rerouted });
 }
