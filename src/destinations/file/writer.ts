@@ -301,9 +301,9 @@ export class WriterCore {
   unpark(route: FileRoute | undefined): void {
     const e = new LogshipError('LS_SHUTDOWN', 'file destination is closing; the batch waited for earlier ones and will be resent');
     const answered: Pending[] = [];
-    for (const [k, w] of [...this._waits]) {
-      const keep = w.parked.filter((it) => route !== undefined && it.route !== route);
-      for (const it of w.parked) if (!keep.includes(it)) answered.push(it);
+    for (const [k, w] of this._waits) {
+      const keep: Pending[] = [];
+      for (const it of w.parked) (route === undefined || it.route === route ? answered : keep).push(it);
       w.parked.splice(0, w.parked.length, ...keep);
       if (keep.length === 0) this._waits.delete(k);
     }

@@ -325,9 +325,12 @@ test('an open error fails only its batches; later batches of that stream wait fo
   assert.equal(counter('reorder_waits') ?? 0, 0);
   // The next batch of the failed stream must not overtake the failed one: it is parked, unanswered.
   let answered = false;
-  const next = dest.write(batch('b1\n', 3, meta('other-path'), 'sb')).then((o) => ((answered = true), o));
+  let yielded = false;
+  const next = dest.write(batch('b1\n', 3, meta('other-path'), 'sb'), () => (yielded = true)).then((o) => ((answered = true), o));
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(answered, false);
+  // It keeps its router slot: a failure that lasts holds the sources back (a re-routed batch gives it back).
+  assert.equal(yielded, false);
   // Other streams are not held up.
   delivered(await dest.write(batch('g1\n', 3, meta('good'), 'sg')));
   // The operator fixes the path; the retry and then the parked batch go through, in order.
