@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { announce, createCluster, expectOnceInAnyOrder, faultSettings, note, scenarioTimeoutMs } from './harness.js';
+import { announce, createCluster, expectOnceInAnyOrder, faultSettings, note, scenarioTimeoutMs, startCluster } from './harness.js';
 
 const s = faultSettings();
 const REORDER_WAIT_MS = 300;
@@ -21,10 +21,7 @@ test('a relay with acknowledged lines down longer than reorder_wait_ms: they arr
   }
   const c = await createCluster(t, s, { relays: 2, reorderWaitMs: REORDER_WAIT_MS });
   const [r1, r2] = [c.relays[0]!, c.relays[1]!];
-  await c.server.start();
-  await r1.start();
-  await r2.start();
-  await c.client.start();
+  await startCluster(c);
   const w = c.writer();
   // The client is on relay-1 (first in its list) and lines flow.
   await waitFor('relay-1 to serve the client', () => r1.events('listener_connection_opened').length > 0, 10_000);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sleep } from '../helpers/wait.js';
-import { announce, atRandomMoments, clientUpstream, createCluster, expectExactlyOnce, faultSettings, note, scenarioTimeoutMs } from './harness.js';
+import { announce, atRandomMoments, clientUpstream, createCluster, expectExactlyOnce, faultSettings, note, scenarioTimeoutMs, startCluster } from './harness.js';
 
 const s = faultSettings();
 const KILLS = 4;
@@ -17,10 +17,7 @@ test("the client's relay killed (-9) and brought back, 4 times, with two relays:
   const prng = announce(t, s, 'failover');
   const c = await createCluster(t, s, { relays: 2 });
   const [r1, r2] = [c.relays[0]!, c.relays[1]!];
-  await c.server.start();
-  await r1.start();
-  await r2.start();
-  await c.client.start();
+  await startCluster(c);
   const w = c.writer();
   const log: string[] = [];
   const at = await atRandomMoments(prng, w, KILLS, async (i) => {

@@ -4,7 +4,7 @@
 // forwarded twice. Every line exactly once, in order.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { announce, atRandomMoments, createCluster, crash, expectExactlyOnce, faultSettings, note, scenarioTimeoutMs } from './harness.js';
+import { announce, atRandomMoments, createCluster, crash, expectExactlyOnce, faultSettings, note, scenarioTimeoutMs, startCluster } from './harness.js';
 
 const s = faultSettings();
 const KILLS = 4;
@@ -13,9 +13,7 @@ test('kill -9 of the relay (spool on) 4 times at random moments, restarted each 
   const prng = announce(t, s, 'kill-relay');
   const c = await createCluster(t, s);
   const relay = c.relays[0]!;
-  await c.server.start();
-  await relay.start();
-  await c.client.start();
+  await startCluster(c);
   const w = c.writer();
   const at = await atRandomMoments(prng, w, KILLS, async () => crash(relay, prng.int(0, 1500)));
   note(t, `relay killed at ${at.map((f) => `${(f * 100).toFixed(0)}%`).join(', ')} of the writing`);

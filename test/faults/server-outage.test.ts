@@ -16,6 +16,7 @@ import {
   note,
   RssSampler,
   scenarioTimeoutMs,
+  startCluster,
 } from './harness.js';
 
 const s = faultSettings();
@@ -26,9 +27,7 @@ test(`the server stopped for ${s.outageMs} ms while the client keeps writing: th
   const prng = announce(t, s, 'server-outage');
   const c = await createCluster(t, s);
   const relay = c.relays[0]!;
-  await c.server.start();
-  await relay.start();
-  await c.client.start();
+  await startCluster(c);
   const w = c.writer();
   const rss = new RssSampler(relay);
   const from = 0.1 + prng.next() * 0.2;
