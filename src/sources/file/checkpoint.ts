@@ -79,11 +79,7 @@ export async function readCheckpoint(file: string): Promise<CheckpointEntry[] | 
   return parseCheckpoint(text, file);
 }
 
-/** Atomically replace the checkpoint file: temp + fsync + rename + fsync of the directory. */
-export async function writeCheckpoint(file: string, entries: readonly CheckpointEntry[]): Promise<void> {
-  await writeCheckpointText(file, serializeCheckpoint(entries));
-}
-
+/** Atomically replace the checkpoint file with `text`: temp + fsync + rename + fsync of the directory. */
 async function writeCheckpointText(file: string, text: string): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CheckpointWriter, parseCheckpoint, readCheckpoint, writeCheckpoint, type CheckpointEntry } from '../../../../src/sources/file/checkpoint.js';
+import { CheckpointWriter, parseCheckpoint, readCheckpoint, type CheckpointEntry } from '../../../../src/sources/file/checkpoint.js';
 import { tmpDir } from '../../../helpers/tmp.js';
 
 const entry: CheckpointEntry = {
@@ -19,9 +19,12 @@ const entry: CheckpointEntry = {
 test('write then read gives the same entries; no temp file is left', async (t) => {
   const dir = await tmpDir(t);
   const file = join(dir, 'checkpoints', 'src.json');
-  await writeCheckpoint(file, [entry, { ...entry, path: '/var/log/other.log', stream: 'ffff', offset: 0 }]);
+  let entries: CheckpointEntry[] = [entry, { ...entry, path: '/var/log/other.log', stream: 'ffff', offset: 0 }];
+  const writer = new CheckpointWriter(file, () => entries, (err) => assert.fail(String(err)));
+  assert.equal(await writer.write(), true);
   assert.deepEqual(await readCheckpoint(file), [entry, { ...entry, path: '/var/log/other.log', stream: 'ffff', offset: 0 }]);
-  await writeCheckpoint(file, []);
+  entries = [];
+  assert.equal(await writer.write(), true);
   assert.deepEqual(await readCheckpoint(file), []);
   assert.deepEqual(await readdir(join(dir, 'checkpoints')), ['src.json']);
 });
