@@ -6,7 +6,8 @@
 //       1. plan: path per batch (per group of records for a syslog batch whose path uses
 //          macros: each record's own host, program, date…), dedupe against hw by each
 //          record's stream offset, open files                           (nothing written yet)
-//       2. BEGIN {files + sizes before}  → journal, fdatasync
+//       2. BEGIN {files + sizes before}  → journal, fdatasync (skipped when the last COMMIT
+//          declared this cycle's files at these sizes: see next in journal.ts)
 //       3. append each file's lines (one write per file), fdatasync each
 //       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync
 //       5. resolve every write() of the cycle: delivered
@@ -218,6 +219,12 @@ export class WriterCore {
   private _arena: Buffer | undefined = undefined;
   /** Files a failed rollback left longer than committed: fixed before any new cycle. */
   private _rollback: FileMark[] = [];
+  /**
+   * The last COMMIT was written with next (see journal.ts): cycle `seq` may go without a BEGIN if
+   * it writes only to these files (path → mark), each still at its size. Cleared by anything else
+   * written to the journal and by a failed cycle.
+   */
+  private _declared: { readonly seq: number; readonly files: ReadonlyMap<string, FileMark> } | undefined = undefined;
 
   private constructor(
     file: string,
@@ -374,6 +381,7 @@ export class WriterCore {
    * the snapshot drops the BEGIN that a restart would need to cut them.
    */
   private async _compact(): Promise<void> {
+    this._declared = undefined;
     await this._retryRollback();
     const now = Date.now();
     const streams: SnapEntry[] = [];
@@ -769,9 +777,19 @@ export class WriterCore {
     }
     const sync = live.some((it) => it.route.fsync);
     const seq = ++this._seq;
+    const declared = this._declared;
+    this._declared = undefined;
 
-    // 2. BEGIN (written but not synced: harmless, it names the sizes the files still have)
-    if (files.length > 0) {
+    // 2. BEGIN (written but not synced: harmless, it names the sizes the files still have), unless
+    //    the last COMMIT declared these files at these sizes.
+    const covered =
+      declared !== undefined &&
+      declared.seq === seq &&
+      files.every((f) => {
+        const m = declared.files.get(f.file.path);
+        return m !== undefined && m.id === f.file.id && m.size === f.before;
+      });
+    if (files.length > 0 && !covered) {
       const r = await this._journal.append({ t: 'begin', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before })) }, sync);
       if (r.kind !== 'synced') {
         this._failCycle(live, writeError('append to the journal', this.file, r.error), now);
@@ -800,8 +818,11 @@ export class WriterCore {
       const h = holes.get(k);
       return h === undefined ? [k, v] : [k, v, h];
     });
+    const after = files.map((f): FileMark => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length }));
+    // More is queued: this COMMIT is the next cycle's BEGIN too (when it writes to these files only).
+    const next = this._queue.length > 0 && after.length > 0;
     const committed = await this._journal.append(
-      { t: 'commit', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length })), streams, ms: now },
+      next ? { t: 'commit', seq, files: after, streams, ms: now, next: 1 } : { t: 'commit', seq, files: after, streams, ms: now },
       sync,
     );
     if (committed.kind === 'failed') {
@@ -823,6 +844,7 @@ export class WriterCore {
       this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'commit' });
       for (const it of live) it.outcome = retryable(e);
     } else {
+      if (next) this._declared = { seq: seq + 1, files: new Map(after.map((m) => [m.p, m])) };
       for (const it of live) it.outcome = DELIVERED;
     }
     if (stats.lines > 0) this._ctx.telemetry.emit('file_dest_written', {}, stats.lines);

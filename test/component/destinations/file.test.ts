@@ -208,6 +208,51 @@ test('kill -9 between data and COMMIT: the tail is cut at restart, the resend is
   assert.equal(await read(file), a + b);
 });
 
+test('perf S1: kill -9 in a cycle that wrote no BEGIN (the COMMIT before declared it): the tail is cut at restart, the resend is written once', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 4);
+  const b = lines('b', 0, 3);
+  const c = lines('c', 0, 2);
+  const child = await runChild({
+    baseDir: e.base,
+    stateDir: e.state,
+    id: 'files',
+    template: 'raw',
+    batches: [
+      { text: a, offset: 0 },
+      { text: b, offset: a.length },
+      { text: c, offset: a.length + b.length },
+    ],
+    hang: 'before-commit',
+    overlap: true,
+  });
+  assert.match(child.out, /COMMITTED 1/);
+  assert.doesNotMatch(child.out, /COMMITTED 2/);
+  const file = join(e.base, 'web-1/app.log');
+  assert.equal(await read(file), a + b + c, 'the uncommitted batch reached the file before the kill');
+  assert.equal(await child.kill(), null);
+  // One BEGIN for three cycles: the second and third were declared by the COMMIT before them.
+  const journal = await readFile(journalPath(e.state, 'files'));
+  const types = journalTypes(journal);
+  assert.deepEqual(types.filter((x) => x !== 'snap' && x !== 'marks'), ['begin', 'commit', 'commit'], String(types));
+  assert.deepEqual(replay(journal, 'j').pending?.files.map((f) => f.size), [Buffer.byteLength(a + b)]);
+
+  const { dest, counter } = await start(t, e);
+  assert.equal(await read(file), a + b, 'recovery cut the uncommitted tail');
+  assert.equal(counter('recoveries'), 1);
+  delivered(await dest.write(batch(a + b + c, 0)));
+  assert.equal(await read(file), a + b + c);
+});
+
+/** The types of a journal's records, in order. */
+function journalTypes(buf: Buffer): string[] {
+  const out: string[] = [];
+  for (let off = 0; off < buf.length; off += 8 + buf.readUInt32LE(off)) {
+    out.push((JSON.parse(buf.subarray(off + 8, off + 8 + buf.readUInt32LE(off)).toString()) as { t: string }).t);
+  }
+  return out;
+}
+
 test('kill -9 after COMMIT but before the ack: the resend is a duplicate', async (t) => {
   const e = await env(t);
   const a = lines('a', 0, 4);
@@ -758,4 +803,37 @@ test('review hw-growth: past max_tracked_streams the least recently written stre
   const third = await start(t, e, { max_tracked_streams: 1 });
   assert.equal(third.dest.highWater('client-a', 's3'), 2);
   assert.equal(third.dest.highWater('client-a', 's0'), undefined);
+});
+
+test('perf S1: a cycle writes its own BEGIN when it writes to a file the COMMIT before did not declare, or follows a failed cycle', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 2);
+  const b = lines('b', 0, 2);
+  const c = lines('c', 0, 2);
+  const d = lines('d', 0, 2);
+  const x = lines('x', 0, 2);
+  let cycles = 0;
+  const queued: Promise<Outcome>[] = [];
+  const { dest } = await startFaulty(t, e, {
+    afterData: async () => {
+      cycles++;
+      // Queued while cycles 1, 3 and 4 run: their COMMITs declare the next cycle (cycle 4's never comes).
+      if (cycles === 1) queued.push(dest.write(batch(b, 0, meta('web-2'), 's2'))); // another file
+      if (cycles === 3) queued.push(dest.write(batch(c, a.length, meta(), 's1')));
+      if (cycles === 4) {
+        queued.push(dest.write(batch(d, a.length + c.length, meta(), 's1')));
+        throw Object.assign(new Error('injected data fdatasync failure'), { code: 'EIO' }); // cycle 4 (c) fails
+      }
+    },
+  });
+  delivered(await dest.write(batch(a, 0)));
+  delivered(await queued[0]!);
+  delivered(await dest.write(batch(x, 0, meta(), 's3'))); // cycle 3: declares cycle 4 (web-1)
+  retryableWith(await queued[1]!, 'LS_FILE_WRITE'); // cycle 4: no BEGIN, failed, rolled back
+  retryableWith(await queued[2]!, 'LS_FILE_WRITE'); // parked behind c, then retried (its stream failed)
+  delivered(await dest.write(batch(c + d, a.length))); // cycle 5 (or later): after a failure, a BEGIN of its own
+  const types = journalTypes(await readFile(journalPath(e.state, 'files'))).filter((x) => x !== 'snap' && x !== 'marks');
+  assert.deepEqual(types, ['begin', 'commit', 'begin', 'commit', 'begin', 'commit', 'begin', 'commit'], String(types));
+  assert.equal(await read(join(e.base, 'web-1/app.log')), a + x + c + d);
+  assert.equal(await read(join(e.base, 'web-2/app.log')), b);
 });

@@ -174,3 +174,25 @@ test('issue 4: holes replay from snapshots and commits: a commit entry with hole
   const bad = { t: 'commit', seq: 3, files: [], streams: [[k, 150, [1]]], ms: 3 } as unknown as JournalRecord;
   assert.throws(() => replay(buf([...seq, bad, { t: 'begin', seq: 4, files: [] }]), 'j'), /not a journal record/);
 });
+
+test('perf S1: a COMMIT with next leaves the next cycle pending on its files at their sizes after; its COMMIT clears it', () => {
+  const base: JournalRecord[] = [
+    { t: 'snap', v: 1, seq: 4, streams: [] },
+    { t: 'begin', seq: 5, files: [F('/x', 10)] },
+    { t: 'commit', seq: 5, files: [F('/x', 20)], streams: [['a\u0000s', 200]], ms: 9, next: 1 },
+  ];
+  const at = (rs: JournalRecord[]) => replay(Buffer.concat(rs.map(encodeRecord)), 'j');
+  // Crash during cycle 6, which wrote no BEGIN: /x is cut back to what cycle 5 committed.
+  assert.deepEqual(at(base).pending, { seq: 6, files: [F('/x', 20)] });
+  // Cycle 6 committed (and declared cycle 7, which then never ran: nothing to cut either way).
+  const c6: JournalRecord = { t: 'commit', seq: 6, files: [F('/x', 30)], streams: [['a\u0000s', 300]], ms: 10 };
+  assert.equal(at([...base, c6]).pending, undefined);
+  assert.deepEqual(at([...base, { ...c6, next: 1 }]).pending, { seq: 7, files: [F('/x', 30)] });
+  // Cycle 6 failed (rolled back); cycle 7 wrote its own BEGIN, which supersedes.
+  assert.deepEqual(at([...base, { t: 'begin', seq: 7, files: [F('/y', 0)] }]).pending, { seq: 7, files: [F('/y', 0)] });
+  // A compaction's snapshot drops it.
+  assert.equal(at([...base, { t: 'snap', v: 1, seq: 5, streams: [] }]).pending, undefined);
+  // next is 1 or absent: anything else is not a record of this version.
+  const bad = encodeRecord({ ...c6, next: 2 } as unknown as JournalRecord);
+  assert.throws(() => replay(Buffer.concat([...base.map(encodeRecord), bad, encodeRecord(c6)]), 'j'), { code: 'LS_STATE_CORRUPT' });
+});
