@@ -16,12 +16,18 @@ export interface OpenFile {
   readonly fh: FileHandle;
   /** "dev:ino" of the file this handle writes. */
   readonly id: string;
+  /**
+   * Opened O_DSYNC (the modes asked for sync): each write returns once its bytes are durable, as
+   * write + fdatasync would, in one thread-pool round trip instead of two. A handle without it
+   * that a syncing route writes to is fdatasync'd by the caller.
+   */
+  readonly dsync: boolean;
 }
 
 export interface FileModes {
   readonly dirMode: number;
   readonly fileMode: number;
-  /** fsync created files' directories (the entries must survive a power cut too). */
+  /** Writes are durable when they return (O_DSYNC), and created files' directories are fsync'd. */
   readonly sync: boolean;
 }
 
@@ -61,7 +67,7 @@ export class FileHandles {
     const fh = await openAppend(path, modes);
     try {
       const s = await fh.stat({ bigint: true });
-      const file: OpenFile = { path, fh, id: idOf(s) };
+      const file: OpenFile = { path, fh, id: idOf(s), dsync: modes.sync };
       this._open.set(path, file);
       return { file, size: Number(s.size) };
     } catch (err) {
@@ -96,7 +102,7 @@ export class FileHandles {
 
 /** Opens `path` for appending; creates it (and its directories, inside baseDir) with exact modes. */
 async function openAppend(path: string, modes: FileModes): Promise<FileHandle> {
-  const flags = constants.O_WRONLY | constants.O_APPEND;
+  const flags = constants.O_WRONLY | constants.O_APPEND | (modes.sync ? constants.O_DSYNC : 0);
   try {
     return await open(path, flags);
   } catch (err) {

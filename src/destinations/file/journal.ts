@@ -244,6 +244,9 @@ function snapMark(e: SnapEntry): StreamMark {
   return e.length === 4 && e[3].length > 0 ? { hw: e[1], lastMs: e[2], holes: e[3] } : { hw: e[1], lastMs: e[2] };
 }
 
+/** Flags of an append-only handle; O_DSYNC with sync (a write returns once durable). */
+const appendFlags = (sync: boolean): number => constants.O_APPEND | (sync ? constants.O_DSYNC : 0);
+
 /** fsyncs a directory so a create or rename in it survives a power cut. */
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -277,10 +280,15 @@ export function snapshotRecords(seq: number, entries: Iterable<SnapEntry>): Jour
   return parts.map((streams, i): JournalRecord => (i === 0 ? { t: 'snap', v: 1, seq, parts: parts.length, streams } : { t: 'marks', seq, streams }));
 }
 
-/** The open journal: appends records (fdatasync'd when `fsync`), compacts by temp + rename. */
+/**
+ * The open journal: appends records, compacts by temp + rename. With fsync its handle is O_DSYNC:
+ * an append is durable when its write returns (one thread-pool round trip, not write + fdatasync).
+ */
 export class Journal {
   readonly file: string;
   private _fh: FileHandle;
+  /** _fh was opened O_DSYNC. */
+  private _dsync: boolean;
   private _bytes: number;
   private _snapshotBytes: number;
   private readonly _fsync: boolean;
@@ -291,6 +299,7 @@ export class Journal {
   private constructor(file: string, fh: FileHandle, bytes: number, fsync: boolean, fault: JournalFault | undefined) {
     this.file = file;
     this._fh = fh;
+    this._dsync = fsync;
     this._bytes = bytes;
     this._snapshotBytes = 0;
     this._fsync = fsync;
@@ -300,7 +309,7 @@ export class Journal {
 
   /** Opens (creating if needed) and replays the journal. The caller compacts before appending. */
   static async open(file: string, fsync: boolean, fault?: JournalFault): Promise<{ journal: Journal; replay: Replay }> {
-    const fh = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND, 0o600);
+    const fh = await open(file, appendFlags(fsync) | constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
       const buf = await fh.readFile();
       const r = replay(buf, file);
@@ -324,16 +333,21 @@ export class Journal {
     return this._broken;
   }
 
-  /** Appends one record; `sync` overrides the journal's fsync policy for this record. Never rejects. */
+  /**
+   * Appends one record; `sync` overrides the journal's fsync policy for this record (on an O_DSYNC
+   * handle every append is durable anyway). Never rejects.
+   */
   async append(rec: JournalRecord, sync: boolean = this._fsync): Promise<AppendResult> {
     if (this._broken) {
       return { kind: 'failed', error: new LogshipError('LS_FILE_WRITE', `journal ${this.file} needs compaction after a failed append`) };
     }
     const buf = encodeRecord(rec);
     let off = 0;
+    let issued = false;
     try {
       await this._fault?.('write', rec.t);
       while (off < buf.length) {
+        issued = true;
         const { bytesWritten } = await this._fh.write(buf, off, buf.length - off, null);
         if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
         off += bytesWritten;
@@ -341,12 +355,14 @@ export class Journal {
       }
       if (sync) {
         await this._fault?.('sync', rec.t);
-        await this._fh.datasync();
+        if (!this._dsync) await this._fh.datasync();
       }
       return SYNCED;
     } catch (error) {
       this._broken = true;
-      return off === buf.length ? { kind: 'written', error } : { kind: 'failed', error };
+      // An O_DSYNC write that fails may have put the record in the file first (its sync is what
+      // failed): a restart may replay it, as after a failed fdatasync.
+      return off === buf.length || (this._dsync && issued) ? { kind: 'written', error } : { kind: 'failed', error };
     }
   }
 
@@ -368,7 +384,7 @@ export class Journal {
     let fh: FileHandle;
     try {
       if (sync) await syncDir(dirname(this.file));
-      fh = await open(this.file, constants.O_RDWR | constants.O_APPEND);
+      fh = await open(this.file, appendFlags(sync) | constants.O_RDWR);
     } catch (err) {
       // Our handle now names the replaced file: appends through it would be lost.
       this._broken = true;
@@ -376,6 +392,7 @@ export class Journal {
     }
     const old = this._fh;
     this._fh = fh;
+    this._dsync = sync;
     this._bytes = buf.length;
     this._snapshotBytes = buf.length;
     this._broken = false;

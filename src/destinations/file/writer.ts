@@ -8,7 +8,7 @@
 //          record's stream offset, open files                           (nothing written yet)
 //       2. BEGIN {files + sizes before}  → journal, fdatasync (skipped when the last COMMIT
 //          declared this cycle's files at these sizes: see next in journal.ts)
-//       3. append each file's lines (one write per file), fdatasync each
+//       3. append each file's lines (one write per file, O_DSYNC: durable when it returns)
 //       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync
 //       5. resolve every write() of the cycle: delivered
 //   error in 2–4 → cut every file back to its size before (rollback) → retryable
@@ -797,7 +797,8 @@ export class WriterCore {
       }
     }
 
-    // 3. data: one write per file, then their syncs in parallel (the thread pool overlaps them).
+    // 3. data: one write per file, durable when it returns (O_DSYNC handles); a handle opened
+    //    without it (a route without fsync opened it) is synced after, in parallel.
     let writing = this.file;
     try {
       for (const plan of files) {
@@ -805,7 +806,7 @@ export class WriterCore {
         await writeAll(plan.file, plan.buf!);
       }
       writing = 'the files of this cycle';
-      await Promise.all(files.filter((f) => f.sync).map((f) => f.file.fh.datasync()));
+      await Promise.all(files.filter((f) => f.sync && !f.file.dsync).map((f) => f.file.fh.datasync()));
       if (this._hooks.afterData !== undefined) await this._hooks.afterData();
     } catch (err) {
       await this._rollbackFiles(files);

@@ -2,6 +2,7 @@
 // kill -9 recovery in a child process, torn journal, group commit order, errors, confinement.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -11,6 +12,7 @@ import type { Outcome } from '../../../src/core/outcome.js';
 import { FileDestination, fileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
 import { replay } from '../../../src/destinations/file/journal.js';
 import { testContext } from '../../helpers/context.js';
+import { openFlags } from '../../helpers/fd-flags.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -836,4 +838,18 @@ test('perf S1: a cycle writes its own BEGIN when it writes to a file the COMMIT 
   assert.deepEqual(types, ['begin', 'commit', 'begin', 'commit', 'begin', 'commit', 'begin', 'commit'], String(types));
   assert.equal(await read(join(e.base, 'web-1/app.log')), a + x + c + d);
   assert.equal(await read(join(e.base, 'web-2/app.log')), b);
+});
+
+test('perf S1: with fsync the data files are written through O_DSYNC handles (durable when the write returns); without, plain ones', async (t) => {
+  for (const fsync of [true, false]) {
+    const e = await env(t);
+    const { dest } = await start(t, e, { fsync });
+    delivered(await dest.write(batch(lines('a', 0, 3), 0)));
+    const file = join(e.base, 'web-1/app.log');
+    const flags = await openFlags(file);
+    assert.deepEqual(
+      flags.map((f) => (f & constants.O_DSYNC) !== 0),
+      [fsync],
+    );
+  }
 });

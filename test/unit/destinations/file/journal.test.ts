@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -13,6 +14,7 @@ import {
   type SnapEntry,
 } from '../../../../src/destinations/file/journal.js';
 import { crc32 } from '../../../../src/util/crc32.js';
+import { openFlags } from '../../../helpers/fd-flags.js';
 import { tmpDir } from '../../../helpers/tmp.js';
 
 const F = (p: string, size: number) => ({ p, id: '1:2', size });
@@ -195,4 +197,36 @@ test('perf S1: a COMMIT with next leaves the next cycle pending on its files at 
   // next is 1 or absent: anything else is not a record of this version.
   const bad = encodeRecord({ ...c6, next: 2 } as unknown as JournalRecord);
   assert.throws(() => replay(Buffer.concat([...base.map(encodeRecord), bad, encodeRecord(c6)]), 'j'), { code: 'LS_STATE_CORRUPT' });
+});
+
+test('perf S1: with fsync the journal appends through an O_DSYNC handle, also after a compaction; without, a plain one', async (t) => {
+  const dir = await tmpDir(t);
+  for (const fsync of [true, false]) {
+    const file = join(dir, `j-${fsync}`);
+    const { journal } = await Journal.open(file, fsync);
+    t.after(() => journal.close());
+    const dsync = async () => (await openFlags(file)).map((f) => (f & constants.O_DSYNC) !== 0);
+    assert.deepEqual(await dsync(), [fsync]);
+    await journal.compact(1, []);
+    assert.deepEqual(await dsync(), [fsync], 'after the compaction reopened it');
+    assert.equal((await journal.append({ t: 'begin', seq: 2, files: [] })).kind, 'synced');
+    // A record asked to be synced on a plain handle is fdatasync'd: the seam before that step runs.
+    const steps: string[] = [];
+    const { journal: j2 } = await Journal.open(join(dir, `k-${fsync}`), fsync, (step) => void steps.push(step));
+    t.after(() => j2.close());
+    await j2.append({ t: 'begin', seq: 1, files: [] }, true);
+    assert.deepEqual(steps, ['write', 'sync']);
+  }
+});
+
+test('perf S1: an O_DSYNC append whose write fails may have reached the file: reported written (a restart may replay it), never failed', async (t) => {
+  const dir = await tmpDir(t);
+  for (const fsync of [true, false]) {
+    const { journal } = await Journal.open(join(dir, `j-${fsync}`), fsync);
+    // The handle fails under the append (as a write whose sync hits EIO would).
+    await (journal as unknown as { _fh: { close(): Promise<void> } })._fh.close();
+    const r = await journal.append({ t: 'commit', seq: 1, files: [], streams: [], ms: 1 });
+    assert.equal(r.kind, fsync ? 'written' : 'failed');
+    assert.equal(journal.broken, true);
+  }
 });
