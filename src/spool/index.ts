@@ -30,7 +30,7 @@ export interface SpoolStats {
   readonly droppedRecords: number;
   /** Batches dropped by drop-oldest since this start. */
   readonly droppedBatches: number;
-  /** fdatasync calls of group commits since this start. */
+  /** Group commits made durable since this start (O_DSYNC writes with fsync, fdatasync calls with fsync_interval_ms). */
   readonly syncs: number;
   /** Appends waiting for room. */
   readonly waiting: number;

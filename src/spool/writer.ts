@@ -1,9 +1,9 @@
 // The spool's writer: encodes each batch as one checksummed record, appends it to the open segment
-// with group commit (one write + one fdatasync covers every batch waiting when it starts), rolls
+// with group commit (one synced write covers every batch waiting when it starts), rolls
 // segments at segment_bytes, and applies the cap (block, or drop the oldest unread segments).
 // No reading, no cursor: the reader owns those and tells the writer where it is through hooks.
 //
-//   append(b) ─► encode ─► admission (cap) ─► queue ─► loop: writev ─► fdatasync ─► commit
+//   append(b) ─► encode ─► admission (cap) ─► queue ─► loop: writev (O_DSYNC with fsync) ─► commit
 //                            │ full                                                 │
 //                            ├ block: wait for the reader to free whole segments     ├ b.settle(DELIVERED)
 //                            └ drop-oldest: delete sealed segments after the reader  └ append() resolves
@@ -56,7 +56,7 @@ export interface WriterStats {
   appendedBatches: number;
   droppedRecords: number;
   droppedBatches: number;
-  /** fdatasync calls of group commits. */
+  /** Group commits made durable (O_DSYNC writes with fsync; fdatasync calls with fsync_interval_ms). */
   syncs: number;
   /** Appends waiting for room. */
   readonly waiting: number;
@@ -239,9 +239,9 @@ export class SpoolWriter {
       }
       const group = this._queue.splice(0, n);
       try {
+        // With fsync the segment is O_DSYNC: the write returns once the group is durable.
         await writeAll(cur.fh, group, cur.seg.bytes);
         if (this._opts.fsync) {
-          await cur.fh.datasync();
           this._stats.syncs++;
         } else if (this._opts.fsync_interval_ms > 0) {
           this._dirty = true;
@@ -306,10 +306,11 @@ export class SpoolWriter {
     const path = this._segments.pathOf(seq);
     let fh: FileHandle | undefined;
     try {
-      fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
+      // fsync: O_DSYNC, each write is durable when it returns (one thread-pool round trip, not two).
+      fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | (this._opts.fsync ? constants.O_DSYNC : 0));
       await writeFully(fh, SEGMENT_MAGIC, 0);
       if (this._opts.fsync || this._opts.fsync_interval_ms > 0) {
-        await fh.datasync();
+        if (!this._opts.fsync) await fh.datasync();
         await syncDir(this._segments.dir);
       }
     } catch (err) {

@@ -4,6 +4,7 @@
 // pipeline with a spooled syslog-tcp source.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
 import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { SEGMENT_HEADER_BYTES } from '../../src/spool/format.js';
 import { Spool, spoolOptions, type SpoolOptions } from '../../src/spool/index.js';
 import { SPOOL_META, spoolBatch, spoolText } from '../fixtures/spool-batches.js';
 import { memoryLogger, testContext, type LogEntry } from '../helpers/context.js';
+import { openFlags } from '../helpers/fd-flags.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -106,7 +108,7 @@ test('batches come back from the spool with their identity: plain, syslog, compa
   assert.equal(spool.stats.appendedRecords, plain.count + 2 + 3 + 0);
 });
 
-test('group commit: one fdatasync covers every append waiting for it', async (t) => {
+test('group commit: one synced write covers every append waiting for it', async (t) => {
   const dir = await tmpDir(t);
   const { spool } = await openSpool(t, dir, { fsync: true });
   const batches = Array.from({ length: 300 }, (_, i) => spoolBatch(`s${i % 10}`, i * 1000, i));
@@ -115,6 +117,23 @@ test('group commit: one fdatasync covers every append waiting for it', async (t)
   const { syncs, appendedBatches } = spool.stats;
   assert.equal(appendedBatches, 300);
   assert.ok(syncs >= 1 && syncs <= 30, `300 concurrent appends took ${syncs} syncs`);
+});
+
+test('perf S1: with fsync the open segment is written through an O_DSYNC handle (a group is durable when its write returns); without, a plain one', async (t) => {
+  for (const opts of [{ fsync: true }, { fsync: false }, { fsync: false, fsync_interval_ms: 100 }]) {
+    const dir = await tmpDir(t);
+    const { spool } = await openSpool(t, dir, opts);
+    const b = spoolBatch('s', 0, 0);
+    await spool.append(b);
+    const segs = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    assert.equal(segs.length, 1, String(segs));
+    const flags = await openFlags(join(dir, segs[0]!));
+    assert.deepEqual(
+      flags.map((f) => (f & constants.O_DSYNC) !== 0),
+      [opts.fsync],
+      JSON.stringify(opts),
+    );
+  }
 });
 
 test('fsync: false with fsync_interval_ms: batches count as received once written; the segment is synced within the interval, once per quiet spell', async (t) => {
