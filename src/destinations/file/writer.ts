@@ -797,13 +797,18 @@ export class WriterCore {
       }
     }
 
-    // 3. data: one write per file, durable when it returns (O_DSYNC handles); a handle opened
-    //    without it (a route without fsync opened it) is synced after, in parallel.
+    // 3. data: one write per file, all in parallel (the thread pool overlaps them), each durable
+    //    when it returns (O_DSYNC handles); a handle opened without it (by a route without fsync)
+    //    is synced after, in parallel too.
     let writing = this.file;
     try {
-      for (const plan of files) {
-        writing = plan.file.path;
-        await writeAll(plan.file, plan.buf!);
+      const written = await Promise.allSettled(files.map((plan) => writeAll(plan.file, plan.buf!)));
+      for (let k = 0; k < written.length; k++) {
+        const r = written[k]!;
+        if (r.status === 'rejected') {
+          writing = files[k]!.file.path;
+          throw r.reason;
+        }
       }
       writing = 'the files of this cycle';
       await Promise.all(files.filter((f) => f.sync && !f.file.dsync).map((f) => f.file.fh.datasync()));
