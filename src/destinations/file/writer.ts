@@ -77,9 +77,9 @@ export interface WriterHooks {
   readonly afterData?: () => Promise<void>;
   /**
    * Test seam (fault injection): runs just before the fs step it names; a throw is that step
-   * failing. 'journal-write' / 'journal-sync': writing a journal record / its fdatasync once
-   * written (`what` is the record type: begin, commit); 'truncate': cutting a file back after a
-   * failed cycle (`what` is its path).
+   * failing. 'journal-write' / 'journal-sync': writing a journal record / making it durable once
+   * written (its fdatasync, or the sync part of an O_DSYNC write); `what` is the record type
+   * (begin, commit). 'truncate': cutting a file back after a failed cycle (`what` is its path).
    */
   readonly fault?: (step: 'journal-write' | 'journal-sync' | 'truncate', what: string) => void | Promise<void>;
   /** Test seam: compaction threshold in bytes (default COMPACT_BYTES). */
