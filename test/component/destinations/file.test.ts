@@ -161,7 +161,19 @@ test('hw survives a restart; a torn journal tail is ignored', async (t) => {
   assert.equal(r.torn, undefined);
 });
 
-function runChild(cfg: object): Promise<{ out: string; kill: () => Promise<number | null> }> {
+/**
+ * Runs test/fixtures/file-dest-crash-child.ts on `e`: `texts` written as consecutive batches of one
+ * stream (raw lines to web-1/app.log), stopping dead as `hang` says; `overlap`: each batch queued
+ * while the one before is being written.
+ */
+function runChild(e: Env, texts: string[], hang: 'before-commit' | 'after-ack', overlap = false): Promise<{ out: string; kill: () => Promise<number | null> }> {
+  let offset = 0;
+  const batches = texts.map((text) => {
+    const b = { text, offset };
+    offset += Buffer.byteLength(text);
+    return b;
+  });
+  const cfg = { baseDir: e.base, stateDir: e.state, id: 'files', template: 'raw', batches, hang, overlap };
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -184,17 +196,7 @@ test('kill -9 between data and COMMIT: the tail is cut at restart, the resend is
   const e = await env(t);
   const a = lines('a', 0, 4);
   const b = lines('b', 0, 3);
-  const child = await runChild({
-    baseDir: e.base,
-    stateDir: e.state,
-    id: 'files',
-    template: 'raw',
-    batches: [
-      { text: a, offset: 0 },
-      { text: b, offset: a.length },
-    ],
-    hang: 'before-commit',
-  });
+  const child = await runChild(e, [a, b], 'before-commit');
   assert.match(child.out, /COMMITTED 0/);
   assert.doesNotMatch(child.out, /COMMITTED 1/);
   const file = join(e.base, 'web-1/app.log');
@@ -215,19 +217,7 @@ test('perf S1: kill -9 in a cycle that wrote no BEGIN (the COMMIT before declare
   const a = lines('a', 0, 4);
   const b = lines('b', 0, 3);
   const c = lines('c', 0, 2);
-  const child = await runChild({
-    baseDir: e.base,
-    stateDir: e.state,
-    id: 'files',
-    template: 'raw',
-    batches: [
-      { text: a, offset: 0 },
-      { text: b, offset: a.length },
-      { text: c, offset: a.length + b.length },
-    ],
-    hang: 'before-commit',
-    overlap: true,
-  });
+  const child = await runChild(e, [a, b, c], 'before-commit', true);
   assert.match(child.out, /COMMITTED 1/);
   assert.doesNotMatch(child.out, /COMMITTED 2/);
   const file = join(e.base, 'web-1/app.log');
@@ -258,7 +248,7 @@ function journalTypes(buf: Buffer): string[] {
 test('kill -9 after COMMIT but before the ack: the resend is a duplicate', async (t) => {
   const e = await env(t);
   const a = lines('a', 0, 4);
-  const child = await runChild({ baseDir: e.base, stateDir: e.state, id: 'files', template: 'raw', batches: [{ text: a, offset: 0 }], hang: 'after-ack' });
+  const child = await runChild(e, [a], 'after-ack');
   assert.equal(await child.kill(), null);
   const { dest, counter } = await start(t, e);
   assert.equal(counter('recoveries'), 0);
@@ -271,17 +261,7 @@ test('recovery never cuts a file that was rotated away after the crash', async (
   const e = await env(t);
   const a = lines('a', 0, 2);
   const b = lines('b', 0, 2);
-  const child = await runChild({
-    baseDir: e.base,
-    stateDir: e.state,
-    id: 'files',
-    template: 'raw',
-    batches: [
-      { text: a, offset: 0 },
-      { text: b, offset: a.length },
-    ],
-    hang: 'before-commit',
-  });
+  const child = await runChild(e, [a, b], 'before-commit');
   await child.kill();
   const file = join(e.base, 'web-1/app.log');
   await rename(file, `${file}.1`);
