@@ -141,7 +141,7 @@ test('kill -9 of the client mid-stream, a rotation while it is down, restart: ev
   await waitForLines(s.out, 'd', PER_FILE * 0.7);
   await client.stop('SIGKILL');
   await rest;
-  client = started(spawnLogship(['run', '--config', s.clientConfig]), t);
+  started(spawnLogship(['run', '--config', s.clientConfig]), t);
   await assertExactlyOnce(s.out, PER_FILE);
 });
 
@@ -156,7 +156,7 @@ test('kill -9 of the server mid-stream, restart: every line exactly once', { tim
   server = started(spawnLogship(['run', '--config', s.serverConfig]), t);
   await waitForLines(s.out, 'b', PER_FILE * 0.6);
   await server.stop('SIGKILL');
-  server = started(spawnLogship(['run', '--config', s.serverConfig]), t);
+  started(spawnLogship(['run', '--config', s.serverConfig]), t);
   await writing;
   await assertExactlyOnce(s.out, PER_FILE);
 });

@@ -127,7 +127,7 @@ function started(p: LogshipProcess, t: TestContext): LogshipProcess {
 
 test('kill -9 of the relay mid-stream (also with a backlog in its spool), restart: every line exactly once', { timeout: 90_000 }, async (t) => {
   const s = await setup(t);
-  let server = started(spawnLogship(['run', '--config', s.server]), t);
+  const server = started(spawnLogship(['run', '--config', s.server]), t);
   let relay = started(spawnLogship(['run', '--config', s.relay]), t);
   started(spawnLogship(['run', '--config', s.client]), t);
   let written = false;
@@ -146,7 +146,7 @@ test('kill -9 of the relay mid-stream (also with a backlog in its spool), restar
   await relay.stop('SIGKILL');
   relay = started(spawnLogship(['run', '--config', s.relay]), t);
   await sleep(300);
-  server = started(spawnLogship(['run', '--config', s.server]), t);
+  started(spawnLogship(['run', '--config', s.server]), t);
   await waitForLines(s.out, 'c', PER_FILE * 0.7);
   await relay.stop('SIGKILL');
   relay = started(spawnLogship(['run', '--config', s.relay]), t);

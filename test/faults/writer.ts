@@ -105,7 +105,7 @@ export class SeqWriter {
           const f = g % n;
           chunks[f] += seqLine(this.ids[f]!, next[f]!++, pad, at);
         }
-        await Promise.all(chunks.map((c, f) => (c === '' ? undefined : appendFile(join(this._dir, `${this.ids[f]}.log`), c))));
+        await Promise.all(chunks.map((c, f) => (c === '' ? Promise.resolve() : appendFile(join(this._dir, `${this.ids[f]}.log`), c))));
         this.written = target;
       }
       await sleep(SeqWriter.TICK_MS);

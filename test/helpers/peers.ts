@@ -153,10 +153,10 @@ export interface PeerProcess {
   readonly dir: string;
   readonly configPath: string;
   /** Its stdout and stderr so far (the last 64 KiB). */
-  output(): string;
+  readonly output: () => string;
   readonly exited: Promise<PeerExit>;
   /** SIGTERM, then SIGKILL after `timeoutMs`; resolves with the exit code or signal name. Idempotent. */
-  stop(timeoutMs?: number): Promise<number | string>;
+  readonly stop: (timeoutMs?: number) => Promise<number | string>;
 }
 
 export interface ReadySpec {
@@ -494,7 +494,8 @@ function receiverOf(
   };
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
+// A field of a peer's JSON output: the templates write scalars.
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v as number | boolean));
 
 export interface RsyslogReceiverOptions {
   /** One input per entry: imtcp (newline and octet-counted framing, detected per frame) or imudp. */

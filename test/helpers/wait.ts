@@ -14,7 +14,8 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      const lastText = String(last); // taken before `last ?` narrows it from unknown to {}
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${lastText}` : ''}`);
     }
     await sleep(everyMs);
   }

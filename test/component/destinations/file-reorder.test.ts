@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Batch, indexLines, type BatchMeta } from '../../../src/core/batch.js';
 import type { Outcome } from '../../../src/core/outcome.js';
-import { FileDestination, fileDestination, fileDestinationOptions } from '../../../src/destinations/file/index.js';
+import { type FileDestination, fileDestination, fileDestinationOptions } from '../../../src/destinations/file/index.js';
 import { Router } from '../../../src/pipeline/router.js';
 import { ComponentTelemetry, Counters } from '../../../src/observe/metrics.js';
 import { memoryLogger, testContext } from '../../helpers/context.js';

@@ -160,7 +160,7 @@ test('datagram-like records (at the start of their buffer, a short tail after) a
     // tails of 0..20 bytes: up to 16 take the whole-buffer copy, longer ones the ranged one
     const tail = '\n\0\r#'.repeat(6).slice(0, i % 21);
     want.push(`${text}\n`);
-    rb.add(Buffer.from(text + tail), 0, text.length);
+    void rb.add(Buffer.from(text + tail), 0, text.length);
   }
   await rb.close();
   assert.equal(got.map((b) => b.data.toString()).join(''), want.join(''));

@@ -6,6 +6,10 @@ import { test } from 'node:test';
 import { CheckpointWriter, parseCheckpoint, readCheckpoint, type CheckpointEntry } from '../../../../src/sources/file/checkpoint.js';
 import { tmpDir } from '../../../helpers/tmp.js';
 
+/** The offset of the first entry in the checkpoint file as written. */
+const firstOffset = async (file: string): Promise<number> =>
+  (JSON.parse(await readFile(file, 'utf8')) as { files: CheckpointEntry[] }).files[0]!.offset;
+
 const entry: CheckpointEntry = {
   path: '/var/log/app.log',
   dev: '2049',
@@ -69,7 +73,7 @@ test('CheckpointWriter: writes in order, and calls made while a write is queued 
   state = [{ ...entry, offset: 99 }];
   assert.deepEqual(await Promise.all([first, second, third]), [true, true, true]);
   assert.equal(snapshots, 2);
-  assert.equal(JSON.parse(await readFile(file, 'utf8')).files[0].offset, 99, 'the queued write took the state of when it ran');
+  assert.equal(await firstOffset(file), 99, 'the queued write took the state of when it ran');
   assert.deepEqual(errors, []);
 });
 
@@ -97,7 +101,7 @@ test('CheckpointWriter skips a state already on disk, and writes it again after 
   state = [{ ...entry, offset: 7 }];
   assert.equal(await w.write(), true);
   assert.equal(w.writes, 2);
-  assert.equal(JSON.parse(await readFile(file, 'utf8')).files[0].offset, 7);
+  assert.equal(await firstOffset(file), 7);
   // A failed write forgets what is on disk: the same state is written once the failure is gone.
   await rm(sub, { recursive: true });
   await writeFile(sub, 'not a directory');
@@ -107,5 +111,5 @@ test('CheckpointWriter skips a state already on disk, and writes it again after 
   await unlink(sub);
   assert.equal(await w.write(), true);
   assert.equal(w.writes, 3);
-  assert.equal(JSON.parse(await readFile(file, 'utf8')).files[0].offset, 8);
+  assert.equal(await firstOffset(file), 8);
 });
