@@ -372,12 +372,13 @@ function textEndOf(data: Buffer, ends: Uint32Array, i: number, s0: number): numb
 }
 
 /**
- * Upper bound of what encodeSyslogRecords writes for the same arguments: `records` (ascending)
- * or first..count-1 when null; record `first` is written from byte `from` on. ${PID} ${MSGID}
- * ${SDATA} and ${MESSAGE} each write part of their record's bytes, so their bound is the records'
- * size (one subtraction for a run of records); host and program are strings, up to 3 bytes a char.
+ * Upper bound of what encodeSyslogRecords writes for the same records: `records` (ascending) or
+ * first..count-1 when null, record `first` counted whole (written from a later byte, it is
+ * shorter). ${PID} ${MSGID} ${SDATA} and ${MESSAGE} each write part of their record's bytes, so
+ * their bound is the records' size (one subtraction for a run of records); host and program are
+ * strings, up to 3 bytes a char.
  */
-export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields, records: readonly number[] | null, first: number, _from: number): number {
+export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields, records: readonly number[] | null, first: number): number {
   const st = stepsOf(fmt);
   const n = records === null ? Math.max(0, batch.count - first) : records.length;
   if (n === 0) return 0;

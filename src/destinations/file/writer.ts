@@ -728,7 +728,7 @@ export class WriterCore {
           plans.set(tg.abs, plan);
         }
         plan.sync ||= it.route.fsync;
-        plan.bound += fields === undefined ? encodedBound(lines!, b, first, from) : syslogBound(it.route.line, b, fields, records, first, from);
+        plan.bound += fields === undefined ? encodedBound(lines!, b, first, from) : syslogBound(it.route.line, b, fields, records, first);
         plan.slices.push({ item: it, lines, fields, records, first, from });
       }
       stats.lines += b.count - first;

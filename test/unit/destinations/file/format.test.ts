@@ -88,7 +88,7 @@ const SYSLOG_TEXT =
 function syslogFormat(template: string, b: Batch, first = 0, from = 0, records: number[] | null = null): string {
   const fmt = compileLineFormat(template);
   const fields = recordFields(b);
-  const bound = syslogBound(fmt, b, fields, records, first, from);
+  const bound = syslogBound(fmt, b, fields, records, first);
   const out = Buffer.alloc(bound + 8, 0x21);
   const end = encodeSyslogRecords(out, 0, fmt, b, fields, records, first, from);
   assert.ok(end <= bound, `wrote ${end} > bound ${bound}`);
