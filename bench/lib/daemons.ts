@@ -1,13 +1,13 @@
 // How each contender is started: logship from a snapshot of the built dist/ (so a rebuild during the
 // run cannot pull files from under it), rsyslogd and syslog-ng in the foreground with their own
 // pid/persist/control files in the process' temp dir. Paths of the peers come from
-// test/helpers/peers.ts (installed by .ci/install-peers.sh).
+// test/helpers/peers/ (installed by .ci/install-peers.sh).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peerPaths } from '../../test/helpers/peers.js';
+import { peerPaths } from '../../test/helpers/peers/index.js';
 import type { DaemonSpec } from './proc.js';
 import type { DaemonKind } from './scenario.js';
 
