@@ -5,7 +5,7 @@
 export { PeerError, type AfterHost, type Framing, type Transport } from './common.js';
 export { peerPaths, SYSLOG_NG_DIR, type PeerPaths } from './paths.js';
 export { freeLoopbackPort, isListening } from './ports.js';
-export type { PeerExit, PeerProcess, ReadySpec } from './process.js';
+export type { PeerConfig, PeerExit, PeerProcess, PeerStartOptions, ReadySpec } from './process.js';
 export { startRsyslog, type RsyslogStartOptions } from './rsyslog.js';
 export { startSyslogNg, syslogNgArgs, type SyslogNgStartOptions } from './syslog-ng.js';
 export {
@@ -23,6 +23,7 @@ export {
   type PeerSender,
   type RsyslogSenderOptions,
   type SenderInput,
+  type SenderOptions,
   type SenderTarget,
   type SyslogNgSenderOptions,
 } from './senders.js';

@@ -41,8 +41,6 @@ export interface ReadySpec {
 /** A peer's config body, or a function of the peer's own dir returning it. */
 export type PeerConfig = string | ((dir: string) => string);
 
-export const configBody = (config: PeerConfig, dir: string): string => (typeof config === 'function' ? config(dir) : config);
-
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function trackChild(proc: ChildProcess): void {
@@ -73,6 +71,14 @@ async function peerDir(name: string): Promise<{ dir: string; keep: boolean }> {
   return { dir, keep };
 }
 
+/** What every daemon's start takes. */
+export interface PeerStartOptions {
+  /** The body of its config, which the daemon's helper wraps in its own header. */
+  config: PeerConfig;
+  ready?: ReadySpec;
+  timeoutMs?: number;
+}
+
 /** A daemon to run in the foreground from its own temp dir. */
 export interface DaemonSpec {
   /** Its name in messages, and the prefix of its temp dir. */
@@ -81,22 +87,20 @@ export interface DaemonSpec {
   /** Names of its config and pid files in its dir. */
   configFile: string;
   pidFile: string;
-  /** The whole config file, given the peer's dir. */
-  config: (dir: string) => string;
+  /** The whole config file, given the peer's dir and the body of PeerStartOptions.config. */
+  wrap: (dir: string, body: string) => string;
   /** Checks the written config before the start: resolves with why it is refused, or undefined. */
   check?: (configPath: string) => Promise<string | undefined>;
   args: (f: { dir: string; configPath: string; pidFile: string }) => string[];
   env?: NodeJS.ProcessEnv;
-  ready?: ReadySpec;
-  timeoutMs?: number;
 }
 
 /** Writes the daemon's config in a fresh temp dir, checks it, starts the daemon and waits until it is ready. */
-export async function startDaemon(t: AfterHost, d: DaemonSpec): Promise<PeerProcess> {
+export async function startDaemon(t: AfterHost, opts: PeerStartOptions, d: DaemonSpec): Promise<PeerProcess> {
   const { dir, keep } = await peerDir(d.name);
   const configPath = join(dir, d.configFile);
   const pidFile = join(dir, d.pidFile);
-  await writeFile(configPath, d.config(dir));
+  await writeFile(configPath, d.wrap(dir, typeof opts.config === 'function' ? opts.config(dir) : opts.config));
   const refused = await d.check?.(configPath);
   if (refused !== undefined) {
     if (!keep) await rm(dir, { recursive: true, force: true });
@@ -111,8 +115,8 @@ export async function startDaemon(t: AfterHost, d: DaemonSpec): Promise<PeerProc
     keep,
     configPath,
     pidFile,
-    ready: d.ready ?? {},
-    timeoutMs: d.timeoutMs ?? DEFAULT_READY_MS,
+    ready: opts.ready ?? {},
+    timeoutMs: opts.timeoutMs ?? DEFAULT_READY_MS,
   });
 }
 

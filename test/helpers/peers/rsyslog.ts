@@ -1,9 +1,9 @@
 // rsyslog as a peer: `rsyslogd -n` with a config of the test's, checked with -N1 before the start.
 import { q, type AfterHost } from './common.js';
 import { peerPaths } from './paths.js';
-import { configBody, runToEnd, startDaemon, type PeerConfig, type PeerProcess, type ReadySpec } from './process.js';
+import { runToEnd, startDaemon, type PeerConfig, type PeerProcess, type PeerStartOptions } from './process.js';
 
-export interface RsyslogStartOptions {
+export interface RsyslogStartOptions extends PeerStartOptions {
   /** The rsyslog.conf body (RainerScript): modules, inputs, rulesets, actions; or a function of the
    *  peer's own dir returning it. The helper prepends `global(workDirectory=<dir> net.enableDNS="off" …)`;
    *  it loads no module (no imuxsock, no imklog). Bind inputs to a ruleset so rsyslog's own messages
@@ -13,23 +13,21 @@ export interface RsyslogStartOptions {
   localHostname?: string;
   /** global(maxMessageSize) in bytes (rsyslog's default: 8096). */
   maxMessageSize?: number;
-  ready?: ReadySpec;
-  timeoutMs?: number;
 }
 
 /** Starts `rsyslogd -n -f <dir>/rsyslog.conf -i <dir>/rsyslogd.pid` after validating the config (-N1). */
 export async function startRsyslog(t: AfterHost, opts: RsyslogStartOptions): Promise<PeerProcess> {
   const p = peerPaths();
-  return startDaemon(t, {
+  return startDaemon(t, opts, {
     name: 'rsyslog',
     cmd: p.rsyslogd,
     configFile: 'rsyslog.conf',
     pidFile: 'rsyslogd.pid',
-    config: (dir) => {
+    wrap: (dir, body) => {
       const global = [`workDirectory=${q(dir)}`, 'net.enableDNS="off"'];
       if (opts.localHostname !== undefined) global.push(`localHostname=${q(opts.localHostname)}`);
       if (opts.maxMessageSize !== undefined) global.push(`maxMessageSize=${q(String(opts.maxMessageSize))}`);
-      return `# written by test/helpers/peers/rsyslog.ts\nglobal(${global.join(' ')})\n${configBody(opts.config, dir)}\n`;
+      return `# written by test/helpers/peers/rsyslog.ts\nglobal(${global.join(' ')})\n${body}\n`;
     },
     check: async (configPath) => {
       const check = await runToEnd(p.rsyslogd, ['-N1', '-f', configPath], { timeoutMs: 10_000 });
@@ -37,7 +35,5 @@ export async function startRsyslog(t: AfterHost, opts: RsyslogStartOptions): Pro
       return `rsyslog rejects its config (rsyslogd -N1 exit ${check.code}):\n${check.stderr}${check.stdout}`;
     },
     args: (f) => ['-n', '-f', f.configPath, '-i', f.pidFile],
-    ready: opts.ready,
-    timeoutMs: opts.timeoutMs,
   });
 }

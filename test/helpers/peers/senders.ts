@@ -37,6 +37,19 @@ export interface PeerSender extends PeerProcess {
   send(lines: readonly string[]): Promise<void>;
 }
 
+/** What both senders take besides their target and peer-specific settings. */
+export interface SenderOptions {
+  /** Default: a TCP listener. */
+  input?: SenderInput;
+  /** The HOSTNAME put on lines of a file input. rsyslog: global(localHostname), on every message it
+   *  makes itself; syslog-ng: host-override() of the file source (network inputs keep theirs). */
+  localHostname?: string;
+  /** More config in the peer's own language: RainerScript placed before the ruleset (e.g. template
+   *  definitions), or syslog-ng config placed before the log path (e.g. an options block). */
+  extraConfig?: string;
+  timeoutMs?: number;
+}
+
 export interface SenderTarget {
   host?: string;
   port: number;
@@ -73,6 +86,7 @@ function feeder(input: SenderInput, port: number, file: string): (lines: readonl
 
 /** What both senders do with their input: its port, its file, the ready spec, and the sender made of the peer. */
 interface InputPlan {
+  input: SenderInput;
   /** The input's port, or 0 for a file input. */
   port: number;
   ready: ReadySpec;
@@ -81,10 +95,11 @@ interface InputPlan {
   senderOf(peer: PeerProcess): PeerSender;
 }
 
-async function planInput(input: SenderInput): Promise<InputPlan> {
+async function planInput(input: SenderInput = { type: 'tcp' }): Promise<InputPlan> {
   const port = input.type === 'file' ? 0 : await freeLoopbackPort();
   let file = '';
   return {
+    input,
     port,
     ready: input.type === 'file' ? {} : { listening: [{ transport: input.type, port }] },
     makeFile: (dir) => {
@@ -96,25 +111,19 @@ async function planInput(input: SenderInput): Promise<InputPlan> {
   };
 }
 
-export interface RsyslogSenderOptions {
+export interface RsyslogSenderOptions extends SenderOptions {
   /** omfwd's target. `framing` is TCP only: newline (omfwd's default) or octet-counted. */
   target: SenderTarget & { framing?: Framing };
   /** omfwd's template: a built-in (RSYSLOG_TraditionalForwardFormat is omfwd's default,
    *  RSYSLOG_ForwardFormat, RSYSLOG_SyslogProtocol23Format) or one defined in `extraConfig`. */
   template?: string;
-  input?: SenderInput;
-  /** The HOSTNAME put on messages rsyslog makes itself (file input). */
-  localHostname?: string;
   maxMessageSize?: number;
-  /** More RainerScript, placed before the ruleset (e.g. template definitions). */
-  extraConfig?: string;
-  timeoutMs?: number;
 }
 
 /** rsyslog: imtcp/imudp/imfile → omfwd to the target (retrying every second while it is down). */
 export async function startRsyslogSender(t: AfterHost, opts: RsyslogSenderOptions): Promise<PeerSender> {
-  const input = opts.input ?? { type: 'tcp' };
-  const plan = await planInput(input);
+  const plan = await planInput(opts.input);
+  const { input } = plan;
   const tgt = opts.target;
   if (tgt.framing === 'octet-counted' && tgt.transport !== 'tcp') {
     throw new PeerError('PEER_BAD_OPTION', 'octet-counted framing is for TCP only');
@@ -154,24 +163,18 @@ export async function startRsyslogSender(t: AfterHost, opts: RsyslogSenderOption
   return plan.senderOf(peer);
 }
 
-export interface SyslogNgSenderOptions {
+export interface SyslogNgSenderOptions extends SenderOptions {
   /** The destination: `network()` sends newline-framed RFC 3164 (RFC 5424 with `syslogProtocol`);
    *  `syslog()` sends RFC 5424, octet-counted on TCP. Default driver: network. */
   target: SenderTarget & { driver?: 'network' | 'syslog'; syslogProtocol?: boolean };
-  input?: SenderInput;
-  /** The HOSTNAME put on lines of a file input (host-override); network inputs keep theirs. */
-  localHostname?: string;
   /** frac_digits(): sub-second digits in the timestamps it writes (default 0, as a stock install). */
   fracDigits?: number;
-  /** More syslog-ng config, placed before the log path (e.g. an options block). */
-  extraConfig?: string;
-  timeoutMs?: number;
 }
 
 /** syslog-ng: network() listener or file() → network()/syslog() destination (reconnecting every second). */
 export async function startSyslogNgSender(t: AfterHost, opts: SyslogNgSenderOptions): Promise<PeerSender> {
-  const input = opts.input ?? { type: 'tcp' };
-  const plan = await planInput(input);
+  const plan = await planInput(opts.input);
+  const { input } = plan;
   const tgt = opts.target;
   const driver = tgt.driver ?? 'network';
   if (tgt.syslogProtocol === true && driver !== 'network') {

@@ -3,15 +3,13 @@
 import { join } from 'node:path';
 import type { AfterHost } from './common.js';
 import { peerPaths, syslogNgEnv, SYSLOG_NG_CONFIG_VERSION, type PeerPaths } from './paths.js';
-import { configBody, startDaemon, type PeerConfig, type PeerProcess, type ReadySpec } from './process.js';
+import { startDaemon, type PeerConfig, type PeerProcess, type PeerStartOptions } from './process.js';
 
-export interface SyslogNgStartOptions {
+export interface SyslogNgStartOptions extends PeerStartOptions {
   /** The syslog-ng.conf body: sources, destinations, log paths; or a function of the peer's own dir
    *  returning it. The helper prepends `@version` and `options { … }` (no DNS, keep_hostname,
    *  time_reopen(1), no stats); another options block may follow. */
   config: PeerConfig;
-  ready?: ReadySpec;
-  timeoutMs?: number;
 }
 
 const SYSLOG_NG_BASE_OPTIONS =
@@ -34,16 +32,13 @@ export function syslogNgArgs(p: PeerPaths, dir: string, configPath: string): str
 /** Starts `syslog-ng -F` from the unpacked folder with its own pid, persist and control files. */
 export async function startSyslogNg(t: AfterHost, opts: SyslogNgStartOptions): Promise<PeerProcess> {
   const p = peerPaths();
-  return startDaemon(t, {
+  return startDaemon(t, opts, {
     name: 'syslog-ng',
     cmd: p.syslogNg,
     configFile: 'syslog-ng.conf',
     pidFile: 'syslog-ng.pid',
-    config: (dir) =>
-      `@version: ${SYSLOG_NG_CONFIG_VERSION}\n# written by test/helpers/peers/syslog-ng.ts\n${SYSLOG_NG_BASE_OPTIONS}\n${configBody(opts.config, dir)}\n`,
+    wrap: (_dir, body) => `@version: ${SYSLOG_NG_CONFIG_VERSION}\n# written by test/helpers/peers/syslog-ng.ts\n${SYSLOG_NG_BASE_OPTIONS}\n${body}\n`,
     args: (f) => syslogNgArgs(p, f.dir, f.configPath),
     env: syslogNgEnv(p),
-    ready: opts.ready,
-    timeoutMs: opts.timeoutMs,
   });
 }
