@@ -4,7 +4,7 @@
 # syslog-ng-core unpacked into .ci/peers/syslog-ng (it conflicts with rsyslog as a Debian package).
 # Idempotent and quiet: does nothing but print the versions when everything is already there.
 # Never starts or stops a system service, never touches /dev/log or the system's syslog configs.
-# Runs as root on Debian 12. test/helpers/peers.ts knows the paths used here.
+# Runs as root on Debian 12. test/helpers/peers/paths.ts knows the paths used here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

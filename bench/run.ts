@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { peerPaths } from '../test/helpers/peers.js';
+import { peerPaths } from '../test/helpers/peers/index.js';
 import { contenders, probeCapabilities, REPO, snapshotLogship, versions } from './lib/daemons.js';
 import { measureLimits, type Limits } from './lib/limits.js';
 import { machine } from './lib/machine.js';

@@ -1,13 +1,13 @@
 // How each contender is started: logship from a snapshot of the built dist/ (so a rebuild during the
 // run cannot pull files from under it), rsyslogd and syslog-ng in the foreground with their own
 // pid/persist/control files in the process' temp dir. Paths of the peers come from
-// test/helpers/peers.ts (installed by .ci/install-peers.sh).
+// test/helpers/peers/ (installed by .ci/install-peers.sh), and syslog-ng's command line too.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peerPaths } from '../../test/helpers/peers.js';
+import { peerPaths, syslogNgArgs } from '../../test/helpers/peers/index.js';
 import type { DaemonSpec } from './proc.js';
 import type { DaemonKind } from './scenario.js';
 
@@ -93,16 +93,7 @@ export function launchSpec(o: LaunchOptions): DaemonSpec {
       return {
         name: o.name,
         cmd: p.syslogNg,
-        args: [
-          '-F',
-          '-e',
-          '--no-caps',
-          `--cfgfile=${cfg}`,
-          `--module-path=${p.syslogNgModules}`,
-          `--persist-file=${join(o.dir, 'syslog-ng.persist')}`,
-          `--pidfile=${join(o.dir, 'syslog-ng.pid')}`,
-          `--control=${join(o.dir, 'syslog-ng.ctl')}`,
-        ],
+        args: syslogNgArgs(p, o.dir, cfg),
         env: { ...process.env, LD_LIBRARY_PATH: ld ? `${p.syslogNgLib}:${ld}` : p.syslogNgLib },
         cwd: o.dir,
         logFile,

@@ -5,7 +5,7 @@
 
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freeLoopbackPort, isListening } from '../../test/helpers/peers.js';
+import { freeLoopbackPort, isListening } from '../../test/helpers/peers/index.js';
 import { launchSpec, type Contender } from './daemons.js';
 import type { GenDone, GenSpec } from './gen.js';
 import { startGenerator, type Generator } from './generator.js';

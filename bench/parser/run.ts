@@ -14,6 +14,7 @@ import syslogParse from 'syslog-parse';
 import { parseSyslogRecords } from '../../src/codec/syslog/parse.js';
 import { Batch, type BatchMeta } from '../../src/core/batch.js';
 import { RECORD_FLAG, type RecordFields } from '../../src/core/records.js';
+import { prng } from '../../test/helpers/prng.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,18 +30,7 @@ const LINES = Number(args.lines);
 const RUNS = Number(args.runs);
 const BATCH = Number(args.batch);
 
-/** mulberry32: a seeded PRNG so every run parses the same messages. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(Number(args.seed));
+const rand = prng(Number(args.seed)); // seeded: every run parses the same messages
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const NOW = Date.now();

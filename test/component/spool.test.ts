@@ -29,6 +29,27 @@ import { sleep, waitFor } from '../helpers/wait.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/spool-crash-child.ts', import.meta.url));
 
+/** The crash child (a spool writing as `args` say) with its output so far; killed after the test. */
+function crashChild(t: TestContext, args: Record<string, unknown>) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => proc.kill('SIGKILL'));
+  const child = {
+    proc,
+    out: '',
+    err: '',
+    /** SIGKILL, then its exit. */
+    kill: async (): Promise<void> => {
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+  proc.stdout.on('data', (d: Buffer) => (child.out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (child.err += d.toString()));
+  return child;
+}
+
 type Ctx = ReturnType<typeof testContext>;
 
 async function openSpool(t: TestContext, dir: string, opts: Partial<SpoolOptions> = {}, ctx?: Ctx): Promise<{ spool: Spool; ctx: Ctx }> {
@@ -237,19 +258,11 @@ test('a retryable outcome (the pipeline stopping) stops the cursor and the hand-
 
 test('kill -9 mid-append: every acknowledged batch survives, a torn tail is cut', { timeout: 60_000 }, async (t) => {
   const dir = await tmpDir(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ dir, mode: 'append', streams: 4, perStream: 100_000, deliver: 0 })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('1500 acknowledged appends', () => out.split('\n').filter((l) => l.startsWith('ACK')).length >= 1500 || child.exitCode !== null, 30_000);
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  assert.ok(!out.includes('DONE'), `child ended early: ${err}`);
-  const acked = out
+  const child = crashChild(t, { dir, mode: 'append', streams: 4, perStream: 100_000, deliver: 0 });
+  await waitFor('1500 acknowledged appends', () => child.out.split('\n').filter((l) => l.startsWith('ACK')).length >= 1500 || child.proc.exitCode !== null, 30_000);
+  await child.kill();
+  assert.ok(!child.out.includes('DONE'), `child ended early: ${child.err}`);
+  const acked = child.out
     .split('\n')
     .filter((l) => l.startsWith('ACK'))
     .map((l) => l.split(' '));
@@ -289,18 +302,10 @@ test('kill -9 mid-append: every acknowledged batch survives, a torn tail is cut'
 
 test('kill -9 after delivery: the replay starts at the persisted cursor', { timeout: 30_000 }, async (t) => {
   const dir = await tmpDir(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ dir, mode: 'deliver', streams: 1, perStream: 50, deliver: 20 })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('PERSISTED', () => out.includes('PERSISTED') || child.exitCode !== null, 20_000);
-  assert.ok(out.includes('PERSISTED'), err);
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  const child = crashChild(t, { dir, mode: 'deliver', streams: 1, perStream: 50, deliver: 20 });
+  await waitFor('PERSISTED', () => child.out.includes('PERSISTED') || child.proc.exitCode !== null, 20_000);
+  assert.ok(child.out.includes('PERSISTED'), child.err);
+  await child.kill();
   const { spool } = await openSpool(t, dir);
   const c = collector();
   spool.start(c.push);

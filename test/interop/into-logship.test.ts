@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawnLogship, type LogshipProcess } from '../helpers/logship.js';
-import { freeLoopbackPort, isListening, runLoggen, runLogger, startRsyslogSender, startSyslogNgSender } from '../helpers/peers.js';
+import { freeLoopbackPort, isListening, runLoggen, runLogger, startRsyslogSender, startSyslogNgSender } from '../helpers/peers/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -8,7 +8,7 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { spawnLogship } from '../helpers/logship.js';
-import { startRsyslogReceiver, startSyslogNgReceiver, type PeerReceiver, type ReceivedRecord } from '../helpers/peers.js';
+import { startRsyslogReceiver, startSyslogNgReceiver, type PeerReceiver, type ReceivedRecord } from '../helpers/peers/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 

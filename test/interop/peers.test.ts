@@ -22,7 +22,7 @@ import {
   startSyslogNgReceiver,
   startSyslogNgSender,
   type ReceivedRecord,
-} from '../helpers/peers.js';
+} from '../helpers/peers/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -62,6 +62,20 @@ async function start(t: TestContext, e: Env, opts: Record<string, unknown> = {},
 
 const read = (p: string): Promise<string> => readFile(p, 'utf8');
 
+/** Every file below `root` (depth first), as paths relative to it. */
+async function filesUnder(root: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const ent of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, ent.name);
+      if (ent.isDirectory()) await walk(p);
+      else found.push(relative(root, p));
+    }
+  };
+  await walk(root);
+  return found;
+}
+
 function delivered(o: Outcome): void {
   assert.equal(o.kind, 'delivered', o.kind === 'delivered' ? '' : String(o.error));
 }
@@ -313,15 +327,7 @@ test('network values cannot escape base_dir', async (t) => {
     }
   }
   const root = dirname(e.base);
-  const found: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const ent of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) await walk(p);
-      else found.push(relative(root, p));
-    }
-  };
-  await walk(root);
+  const found = await filesUnder(root);
   const outside = found.filter((p) => !p.startsWith('out/') && !p.startsWith('state/'));
   assert.deepEqual(outside, []);
   const written = found.filter((p) => p.startsWith('out/'));
@@ -583,15 +589,7 @@ test('issue 3: hosts and programs from messages cannot escape base_dir', async (
   for (const host of evil) for (const app of ['../../../tmp/pwn', '..', 'ok']) text += SYS(host, app, '-', `${host}|${app}`);
   delivered(await dest.write(syslogBatchOf(text, 0)));
   const root = dirname(e.base);
-  const found: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const ent of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) await walk(p);
-      else found.push(relative(root, p));
-    }
-  };
-  await walk(root);
+  const found = await filesUnder(root);
   const written = found.filter((p) => p.startsWith('out/'));
   assert.deepEqual(found.filter((p) => !p.startsWith('out/') && !p.startsWith('state/')), []);
   let lines = 0;

@@ -3,18 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogshipError } from '../../../../src/core/errors.js';
 import { encodeRawFrame, frameHeader, LengthPrefixedDeframer, type RawFrame } from '../../../../src/codec/framing/length-prefixed.js';
-
-/** Small deterministic PRNG (mulberry32) so a failing chunking can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../helpers/prng.js';
 
 function sampleFrames(rand: () => number): { type: number; body: Buffer }[] {
   const out: { type: number; body: Buffer }[] = [];

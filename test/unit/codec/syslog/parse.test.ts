@@ -9,6 +9,7 @@ import { countMalformed, parseSyslogRecords, recordFields } from '../../../../sr
 import { resetZoneCache } from '../../../../src/codec/syslog/timestamp.js';
 import { Batch } from '../../../../src/core/batch.js';
 import { RECORD_FLAG } from '../../../../src/core/records.js';
+import { prng } from '../../../helpers/prng.js';
 import { actual, assertFields, batchOf, loadFixtures, TEST_META } from './fixtures.js';
 
 resetZoneCache();
@@ -138,18 +139,6 @@ test('non-UTF-8 bytes: the message keeps them verbatim, a host name decodes with
   assert.equal(f.program[0], 'app');
   assert.deepEqual([...b.data.subarray(f.msgStart[0], f.msgEnd[0])], [0xc3, 0x28, 0x00, 0x80]);
 });
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('random bytes and mutated fixtures never throw; every record stays inside its bounds', () => {
   const rand = prng(3);
