@@ -8,6 +8,7 @@
 //   MARKS  {t:'marks', seq, streams:[[key, hw, lastMs, holes?]…]}   parts 2..n of the snapshot, right after it
 //   BEGIN  {t:'begin', seq, files:[{p, id, size}…]}    before data: every file and its size before
 //   COMMIT {t:'commit', seq, files:[{p, id, size}…], streams:[[key, hw, holes?]…], ms, next?:1}   after data + fsync
+//          (files and streams empty: a cycle that wrote nothing, or was rolled back, is retired)
 //
 //   holes: [start0, end0, start1, end1, …] ascending, all below hw: ranges of the stream that were
 //   skipped (written past after waiting for them) and will still be written when they arrive. In a
@@ -19,8 +20,12 @@
 //
 //   next: the COMMIT is also the BEGIN of cycle seq+1 (written when batches were already queued for
 //   it): its files at their sizes after are that cycle's files and sizes before. Under load a cycle
-//   then costs two syncs (data, COMMIT) instead of three; a cycle that writes to any other file, or
-//   follows a failed one, writes its own BEGIN. Idle, no cycle is left pending.
+//   then costs two syncs (data, COMMIT) instead of three. A cycle that writes to any other file (two
+//   paths naming one file count as one), or to a file whose size or identity changed, or follows a
+//   failed one, or syncs when the declaring COMMIT was not synced, writes its own BEGIN. A declared
+//   cycle that writes nothing (only duplicates) or fails is retired by an empty COMMIT, as is a
+//   failed cycle once rolled back: no cycle stays pending while the writer waits for work, so a
+//   restart never cuts what another writer appended to those files since.
 //
 // Replay: SNAP resets the state, its MARKS add to it, BEGIN (or a COMMIT with next) makes a cycle
 // pending, COMMIT applies the hw and clears the pending cycle. A later BEGIN supersedes a pending
@@ -80,8 +85,9 @@ export interface Replay {
 /**
  * What an append left in the journal file:
  * - synced: the record is written (and fdatasync'd when asked);
- * - written: the whole record reached the file but its fdatasync failed: a restart may or may
- *   not replay it, so the caller must act as if it will (never undo what it describes);
+ * - written: the record may have reached the file whole but was not made durable (its fdatasync
+ *   failed, or a write through the O_DSYNC handle failed after it was issued): a restart may or
+ *   may not replay it, so the caller must act as if it will (never undo what it describes);
  * - failed: the record was not (wholly) written: at most a torn tail, which replay ignores.
  * After written or failed the journal is broken until the next compact().
  */

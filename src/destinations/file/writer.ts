@@ -158,6 +158,13 @@ interface FilePlan {
   buf: Buffer | undefined;
 }
 
+interface Declaration {
+  readonly seq: number;
+  readonly files: ReadonlyMap<string, FileMark>;
+  /** The declaring COMMIT was fdatasync'd (a syncing cycle may rely on it only then). */
+  readonly synced: boolean;
+}
+
 interface CycleStats {
   lines: number;
   bytes: number;
@@ -220,11 +227,18 @@ export class WriterCore {
   /** Files a failed rollback left longer than committed: fixed before any new cycle. */
   private _rollback: FileMark[] = [];
   /**
-   * The last COMMIT was written with next (see journal.ts): cycle `seq` may go without a BEGIN if
-   * it writes only to these files (path → mark), each still at its size. Cleared by anything else
-   * written to the journal and by a failed cycle.
+   * The journal's open declaration: the last record is a COMMIT written with next (see
+   * journal.ts), so a restart would cut these files (path → mark) back to these sizes as cycle
+   * `seq`. That cycle may go without a BEGIN if it writes only to these files, each still at its
+   * size, and, when it syncs, only if the declaring COMMIT was synced too. Any later record or a
+   * compaction supersedes it; a cycle that leaves it open retires it (see _retireOpen).
    */
-  private _declared: { readonly seq: number; readonly files: ReadonlyMap<string, FileMark> } | undefined = undefined;
+  private _declared: Declaration | undefined = undefined;
+  /**
+   * The cycle a restart would find pending in the journal (a BEGIN or a COMMIT with next and no
+   * COMMIT of that cycle after it), if any.
+   */
+  private _open: number | undefined = undefined;
 
   private constructor(
     file: string,
@@ -353,6 +367,7 @@ export class WriterCore {
       }
       const items = this._queue.splice(0, n);
       this._cycleItems = items;
+      const declared = this._declared;
       try {
         await this._cycle(items);
       } catch (err) {
@@ -360,6 +375,11 @@ export class WriterCore {
         const e = err instanceof LogshipError ? err : new LogshipError('LS_INTERNAL', 'file destination: write cycle failed', { cause: err });
         this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'cycle' });
         for (const it of items) it.outcome ??= retryable(e);
+      }
+      // A cycle left pending in the journal that is not the one just declared (the declared one
+      // wrote nothing: only duplicates; or a cycle failed and was rolled back): retire it.
+      if (this._open !== undefined && (this._declared === undefined || this._declared === declared) && this._rollback.length === 0) {
+        await this._retireOpen();
       }
       this._cycleItems = [];
       for (const it of items) it.resolve(it.outcome ?? retryable(new LogshipError('LS_INTERNAL', 'file destination: batch left without outcome')));
@@ -390,6 +410,31 @@ export class WriterCore {
       else streams.push(m.holes === undefined ? [k, m.hw, m.lastMs] : [k, m.hw, m.lastMs, m.holes]);
     }
     await this._journal.compact(this._seq, streams, this._fsync);
+    this._open = undefined;
+  }
+
+  /**
+   * Closes the cycle left pending in the journal (its files are as it found them: it wrote
+   * nothing, or was rolled back) with an empty COMMIT, so that a restart does not cut those files
+   * back to its sizes: another writer (a second destination on the same file, an operator) may
+   * append to them meanwhile. If the append fails, the journal is rewritten (a compaction drops
+   * the pending cycle too); if that fails as well, the next cycle compacts first.
+   */
+  private async _retireOpen(): Promise<void> {
+    const seq = this._open!;
+    this._declared = undefined;
+    this._seq = Math.max(this._seq, seq);
+    const r = this._journal.broken ? undefined : await this._journal.append({ t: 'commit', seq, files: [], streams: [], ms: Date.now() }, this._fsync);
+    if (r?.kind === 'synced') {
+      this._open = undefined;
+      return;
+    }
+    if (r !== undefined) this._ctx.telemetry.emit('file_dest_error', { err: writeError('append to the journal', this.file, r.error), stage: 'commit' });
+    try {
+      await this._compact();
+    } catch (err) {
+      this._ctx.telemetry.emit('file_dest_error', { err: writeError('compact journal', this.file, err), stage: 'compact' });
+    }
   }
 
   /** Publishes a stream's new hw (and holes, when they changed), as most recently written. */
@@ -722,10 +767,12 @@ export class WriterCore {
         const records = tg.records === null || first === 0 ? tg.records : atOrAfter(tg.records, first);
         if (records !== null && records.length === 0) continue;
         const o = opened.get(tg.abs) as { file: OpenFile; size: number };
-        let plan = plans.get(tg.abs);
+        // By file, not path: two paths may name one file (a symlinked directory, a hard link, a
+        // case-insensitive directory). One plan, one write: its sizes before and after are exact.
+        let plan = plans.get(o.file.id);
         if (plan === undefined) {
           plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined };
-          plans.set(tg.abs, plan);
+          plans.set(o.file.id, plan);
         }
         plan.sync ||= it.route.fsync;
         plan.bound += fields === undefined ? encodedBound(lines!, b, first, from) : syslogBound(it.route.line, b, fields, records, first);
@@ -778,19 +825,24 @@ export class WriterCore {
     const sync = live.some((it) => it.route.fsync);
     const seq = ++this._seq;
     const declared = this._declared;
-    this._declared = undefined;
 
     // 2. BEGIN (written but not synced: harmless, it names the sizes the files still have), unless
-    //    the last COMMIT declared these files at these sizes.
+    //    the last COMMIT declared these files at these sizes (and is durable if this cycle syncs:
+    //    after a reload turned fsync on, the declaring COMMIT may not be).
     const covered =
       declared !== undefined &&
       declared.seq === seq &&
+      (declared.synced || !sync) &&
       files.every((f) => {
         const m = declared.files.get(f.file.path);
         return m !== undefined && m.id === f.file.id && m.size === f.before;
       });
     if (files.length > 0 && !covered) {
       const r = await this._journal.append({ t: 'begin', seq, files: files.map((f) => ({ p: f.file.path, id: f.file.id, size: f.before })) }, sync);
+      if (r.kind !== 'failed') {
+        this._declared = undefined;
+        this._open = seq;
+      }
       if (r.kind !== 'synced') {
         this._failCycle(live, writeError('append to the journal', this.file, r.error), now);
         return;
@@ -831,6 +883,10 @@ export class WriterCore {
       next ? { t: 'commit', seq, files: after, streams, ms: now, next: 1 } : { t: 'commit', seq, files: after, streams, ms: now },
       sync,
     );
+    if (committed.kind !== 'failed') {
+      this._declared = undefined;
+      this._open = next ? seq + 1 : undefined;
+    }
     if (committed.kind === 'failed') {
       // Not (wholly) in the journal: a restart cuts the files back too; do it now.
       await this._rollbackFiles(files);
@@ -850,7 +906,7 @@ export class WriterCore {
       this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'commit' });
       for (const it of live) it.outcome = retryable(e);
     } else {
-      if (next) this._declared = { seq: seq + 1, files: new Map(after.map((m) => [m.p, m])) };
+      if (next) this._declared = { seq: seq + 1, files: new Map(after.map((m) => [m.p, m])), synced: sync };
       for (const it of live) it.outcome = DELIVERED;
     }
     if (stats.lines > 0) this._ctx.telemetry.emit('file_dest_written', {}, stats.lines);

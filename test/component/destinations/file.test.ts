@@ -5,62 +5,32 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Batch, indexLines, type BatchMeta } from '../../../src/core/batch.js';
 import type { Outcome } from '../../../src/core/outcome.js';
-import { FileDestination, fileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
+import { FileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
 import { replay } from '../../../src/destinations/file/journal.js';
 import { testContext } from '../../helpers/context.js';
+import {
+  batch,
+  delivered,
+  env,
+  failOnce,
+  journalTypes,
+  lines,
+  meta,
+  read,
+  retryableWith,
+  start,
+  startFaulty,
+  type Env,
+} from '../../helpers/file-dest.js';
 import { openFlags } from '../../helpers/fd-flags.js';
-import { tmpDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CHILD = join(ROOT, 'test/fixtures/file-dest-crash-child.ts');
-const T0 = Date.UTC(2026, 10, 23, 10, 33, 0, 123);
-
-const meta = (host = 'web-1', program = 'app', extra: Partial<BatchMeta> = {}): BatchMeta => ({
-  host,
-  program,
-  facility: 1,
-  severity: 6,
-  timeMs: T0,
-  ...extra,
-});
-
-function batch(text: string, offset: number, m: BatchMeta = meta(), stream = 's1', origin = 'client-a'): Batch {
-  const data = Buffer.from(text);
-  return new Batch(data, indexLines(data), m, { origin, stream, offset });
-}
-
-/** Lines "p0\n" … "p{n-1}\n" and their byte offsets. */
-function lines(prefix: string, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += `${prefix}${i}\n`;
-  return s;
-}
-
-interface Env {
-  base: string;
-  state: string;
-}
-
-async function env(t: TestContext): Promise<Env> {
-  const root = await tmpDir(t);
-  return { base: join(root, 'out'), state: join(root, 'state') };
-}
-
-async function start(t: TestContext, e: Env, opts: Record<string, unknown> = {}, id = 'files') {
-  const options = fileDestinationOptions.parse({ type: 'file', base_dir: e.base, template: 'raw', ...opts });
-  const dest = fileDestination.create(options) as FileDestination;
-  const ctx = testContext({ id, stateDir: e.state, role: 'server' });
-  await dest.start(ctx);
-  t.after(() => dest.close());
-  return { dest, ctx, counter: (name: string) => ctx.counters.get(`logship_file_dest_${name}_total`) };
-}
-
-const read = (p: string): Promise<string> => readFile(p, 'utf8');
 
 /** Every file below `root` (depth first), as paths relative to it. */
 async function filesUnder(root: string): Promise<string[]> {
@@ -74,10 +44,6 @@ async function filesUnder(root: string): Promise<string[]> {
   };
   await walk(root);
   return found;
-}
-
-function delivered(o: Outcome): void {
-  assert.equal(o.kind, 'delivered', o.kind === 'delivered' ? '' : String(o.error));
 }
 
 test('writes per-host/per-program files with the default line format', async (t) => {
@@ -249,15 +215,6 @@ test('perf S1: kill -9 in a cycle that wrote no BEGIN (the COMMIT before declare
   delivered(await dest.write(batch(a + b + c, 0)));
   assert.equal(await read(file), a + b + c);
 });
-
-/** The types of a journal's records, in order. */
-function journalTypes(buf: Buffer): string[] {
-  const out: string[] = [];
-  for (let off = 0; off < buf.length; off += 8 + buf.readUInt32LE(off)) {
-    out.push((JSON.parse(buf.subarray(off + 8, off + 8 + buf.readUInt32LE(off)).toString()) as { t: string }).t);
-  }
-  return out;
-}
 
 test('kill -9 after COMMIT but before the ack: the resend is a duplicate', async (t) => {
   const e = await env(t);
@@ -639,31 +596,6 @@ test('issue 3: a compacted syslog batch split over files dedupes per record on r
 
 // ---- review: a failed COMMIT fdatasync, rollback vs compaction, a bounded hw map --------------
 
-type Fault = NonNullable<ConstructorParameters<typeof FileDestination>[1]>['fault'];
-
-/** A destination with fault injection (test seam of writer.ts), fsync on. */
-async function startFaulty(t: TestContext, e: Env, hooks: ConstructorParameters<typeof FileDestination>[1], opts: Record<string, unknown> = {}) {
-  const dest = new FileDestination(fileDestinationOptions.parse({ type: 'file', base_dir: e.base, template: 'raw', fsync: true, ...opts }), hooks);
-  const ctx = testContext({ id: 'files', stateDir: e.state, role: 'server' });
-  await dest.start(ctx);
-  t.after(() => dest.close());
-  return { dest, ctx, counter: (name: string) => ctx.counters.get(`logship_file_dest_${name}_total`) };
-}
-
-/** Fails the `nth` `step` on `what` (1: the first) with EIO, and only that one. */
-function failOnce(step: Parameters<NonNullable<Fault>>[0], what: string, nth = 1): NonNullable<Fault> {
-  let seen = 0;
-  return (s, w) => {
-    if (s !== step || w !== what || ++seen !== nth) return;
-    throw Object.assign(new Error(`injected ${s} failure`), { code: 'EIO' });
-  };
-}
-
-function retryableWith(o: Outcome, code: string): void {
-  assert.equal(o.kind, 'retryable');
-  assert.equal(o.kind === 'retryable' && (o.error as { code?: string }).code, code);
-}
-
 test('review commit-fail: a COMMIT whose fdatasync fails keeps its lines; after a restart the resend is a duplicate, not lost', async (t) => {
   const e = await env(t);
   const a = lines('a', 0, 2);
@@ -809,11 +741,14 @@ test('perf S1: a cycle writes its own BEGIN when it writes to a file the COMMIT 
   delivered(await dest.write(batch(a, 0)));
   delivered(await queued[0]!);
   delivered(await dest.write(batch(x, 0, meta(), 's3'))); // cycle 3: declares cycle 4 (web-1)
-  retryableWith(await queued[1]!, 'LS_FILE_WRITE'); // cycle 4: no BEGIN, failed, rolled back
+  retryableWith(await queued[1]!, 'LS_FILE_WRITE'); // cycle 4: no BEGIN, failed, rolled back, retired
   retryableWith(await queued[2]!, 'LS_FILE_WRITE'); // parked behind c, then retried (its stream failed)
   delivered(await dest.write(batch(c + d, a.length))); // cycle 5 (or later): after a failure, a BEGIN of its own
-  const types = journalTypes(await readFile(journalPath(e.state, 'files'))).filter((x) => x !== 'snap' && x !== 'marks');
-  assert.deepEqual(types, ['begin', 'commit', 'begin', 'commit', 'begin', 'commit', 'begin', 'commit'], String(types));
+  const journal = await readFile(journalPath(e.state, 'files'));
+  const types = journalTypes(journal).filter((x) => x !== 'snap' && x !== 'marks');
+  // The 7th record: the empty COMMIT that retires cycle 4 (its files are back at the declared sizes).
+  assert.deepEqual(types, ['begin', 'commit', 'begin', 'commit', 'begin', 'commit', 'commit', 'begin', 'commit'], String(types));
+  assert.equal(replay(journal, 'j').pending, undefined);
   assert.equal(await read(join(e.base, 'web-1/app.log')), a + x + c + d);
   assert.equal(await read(join(e.base, 'web-2/app.log')), b);
 });

@@ -1,0 +1,234 @@
+// The file destination's journal protocol against what can go wrong around it: two paths that
+// name one file, a declared cycle that never writes, another writer on the same file, fsync
+// turned on by a reload, files changed between cycles, a compaction between cycles, one file's
+// write failing while another's is still in flight. The journal's records are traced through the
+// writer's fault seam; fs calls are observed on node's FileHandle (test/helpers/fh-spy.ts).
+import assert from 'node:assert/strict';
+import { mkdir, readFile, rename, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { Outcome } from '../../../src/core/outcome.js';
+import { journalPath } from '../../../src/destinations/file/index.js';
+import { replay } from '../../../src/destinations/file/journal.js';
+import { spyFileHandle, recordCalls } from '../../helpers/fh-spy.js';
+import {
+  batch,
+  delivered,
+  env,
+  journalRecords,
+  lines,
+  meta,
+  read,
+  start,
+  startFaulty,
+  type Env,
+  type Hooks,
+} from '../../helpers/file-dest.js';
+import { sleep } from '../../helpers/wait.js';
+
+/** The journal records appended, as "type" or "type+sync" (made durable), from the fault seam. */
+function tracer(): { trace: string[]; fault: NonNullable<Hooks['fault']> } {
+  const trace: string[] = [];
+  return {
+    trace,
+    fault: (step, what) => {
+      if (step === 'journal-write') trace.push(what);
+      if (step === 'journal-sync') trace[trace.length - 1] += '+sync';
+    },
+  };
+}
+
+const journalOf = (e: Env, id = 'files'): Promise<Buffer> => readFile(journalPath(e.state, id));
+
+/**
+ * A destination (fsync on unless `opts` says otherwise) whose cycle `n` queues `queue[n]` while it
+ * runs (after its data, before its COMMIT: that COMMIT finds it queued and declares the next
+ * cycle). `also` runs there too.
+ */
+async function startQueueing(t: TestContext, e: Env, queue: Map<number, () => Promise<Outcome>>, opts: Record<string, unknown> = {}, also?: (cycle: number) => Promise<void>) {
+  const tr = tracer();
+  const queued: Promise<Outcome>[] = [];
+  let cycles = 0;
+  const hooks: Hooks = {
+    fault: tr.fault,
+    afterData: async () => {
+      cycles++;
+      const q = queue.get(cycles);
+      if (q !== undefined) queued.push(q());
+      await also?.(cycles);
+    },
+  };
+  const started = await startFaulty(t, e, hooks, opts);
+  return { ...started, queued, trace: tr.trace };
+}
+
+test('journal: two paths naming one file (a symlinked directory) are one file of the cycle; a restart after a declared cycle that wrote only duplicates cuts nothing', async (t) => {
+  const e = await env(t);
+  await mkdir(join(e.base, 'real'), { recursive: true });
+  await symlink('real', join(e.base, 'alias'));
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const queue = new Map<number, () => Promise<Outcome>>();
+  const first = await startQueueing(t, e, queue, { path: '${host}/app.log' });
+  // Cycle 2: a resend of a (only duplicates), queued while cycle 1 runs.
+  queue.set(1, () => first.dest.write(batch(a, 0, meta('real'), 's1')));
+  const [oa, ob] = await Promise.all([first.dest.write(batch(a, 0, meta('real'), 's1')), first.dest.write(batch(b, 0, meta('alias'), 's2'))]);
+  delivered(oa);
+  delivered(ob);
+  delivered(await first.queued[0]!);
+  const file = join(e.base, 'real/app.log');
+  const size = (await stat(file)).size;
+  assert.equal(size, a.length + b.length);
+
+  const recs = journalRecords(await journalOf(e));
+  const commits = recs.filter((r) => r.t === 'commit' && r.files.length > 0);
+  assert.equal(commits.length, 1, JSON.stringify(recs));
+  const c = commits[0]!;
+  assert.ok(c.t === 'commit' && c.next === 1, 'the COMMIT declared the next cycle');
+  // One mark for the one file, at its true size (two marks would say two sizes, one of them short).
+  assert.deepEqual(
+    c.t === 'commit' && c.files.map((f) => f.size),
+    [size],
+  );
+  // The declared cycle wrote nothing: it is retired, nothing is left pending.
+  assert.equal(recs.at(-1)?.t, 'commit');
+  assert.equal(replay(await journalOf(e), 'j').pending, undefined);
+  assert.deepEqual(first.trace, ['begin+sync', 'commit+sync', 'commit+sync']);
+
+  await first.dest.close();
+  const second = await start(t, e, { path: '${host}/app.log' });
+  assert.equal(second.counter('recoveries') ?? 0, 0);
+  assert.equal((await stat(file)).size, size, 'a restart cut nothing acknowledged');
+});
+
+test('journal: a declared cycle that wrote only duplicates leaves nothing pending: what another destination appends to the file later survives a restart', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const y = lines('y', 0, 4);
+  const queue = new Map<number, () => Promise<Outcome>>();
+  const first = await startQueueing(t, e, queue, { path: 'shared.log' });
+  queue.set(1, () => first.dest.write(batch(a, 0)));
+  delivered(await first.dest.write(batch(a, 0)));
+  delivered(await first.queued[0]!);
+  // Another destination (its own journal) appends to the same file.
+  const other = await start(t, e, { path: 'shared.log' }, 'other');
+  delivered(await other.dest.write(batch(y, 0, meta(), 'sy')));
+  const file = join(e.base, 'shared.log');
+  assert.equal(await read(file), a + y);
+  assert.equal(replay(await journalOf(e), 'j').pending, undefined, 'a crash now would cut nothing');
+
+  // The first destination stops (a crash would do the same: it writes nothing more) and starts again.
+  await first.dest.close();
+  const again = await start(t, e, { path: 'shared.log' });
+  assert.equal(again.counter('recoveries') ?? 0, 0);
+  assert.equal(await read(file), a + y, "the other destination's lines are still there");
+});
+
+test('journal: after a reload turned fsync on, the cycle an unsynced COMMIT declared writes a synced BEGIN of its own, and fdatasyncs the data file it holds open without O_DSYNC', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const queue = new Map<number, () => Promise<Outcome>>();
+  const old = await startQueueing(t, e, queue, { path: 'app.log', fsync: false });
+  // The reload: a new instance of the same destination, with fsync, shares the writer.
+  const reloaded = await start(t, e, { path: 'app.log', fsync: true });
+  queue.set(1, () => reloaded.dest.write(batch(b, a.length)));
+  const datasyncs = await recordCalls(t, 'datasync');
+  delivered(await old.dest.write(batch(a, 0)));
+  delivered(await old.queued[0]!);
+  // Cycle 1 (no fsync) declared cycle 2 unsynced; cycle 2 syncs, so it may not rely on that.
+  assert.deepEqual(old.trace, ['begin', 'commit', 'begin+sync', 'commit+sync']);
+  const file = join(e.base, 'app.log');
+  assert.ok(datasyncs.includes(file), `the data file was fdatasync'd (calls: ${datasyncs.join(', ')})`);
+  assert.equal(await read(file), a + b);
+});
+
+test('journal: with fsync the data files and the journal are O_DSYNC: no fdatasync at all', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { path: '${host}.log', fsync: true });
+  delivered(await dest.write(batch('warm\n', 0, meta('h0'), 's0'))); // opens the files
+  const datasyncs = await recordCalls(t, 'datasync');
+  for (let i = 0; i < 3; i++) {
+    await Promise.all([dest.write(batch(`x${i}\n`, 3 * i, meta('h1'), 's1')), dest.write(batch(`y${i}\n`, 3 * i, meta('h2'), 's2'))]).then((os) => os.forEach(delivered));
+  }
+  assert.deepEqual(datasyncs, []);
+  assert.equal(await read(join(e.base, 'h1.log')), 'x0\nx1\nx2\n');
+});
+
+for (const change of ['size', 'identity'] as const) {
+  test(`journal: a declared file whose ${change} changed before the declared cycle gets a BEGIN of that cycle`, async (t) => {
+    const e = await env(t);
+    const a = lines('a', 0, 3);
+    const b = lines('b', 0, 2);
+    const file = join(e.base, 'app.log');
+    const queue = new Map<number, () => Promise<Outcome>>();
+    const first = await startQueueing(t, e, queue, { path: 'app.log' }, async (cycle) => {
+      if (cycle !== 1) return;
+      if (change === 'size') {
+        await appendFile(file, 'an operator\n');
+      } else {
+        // Rotated away, and a new file of exactly the same size in its place.
+        await rename(file, `${file}.1`);
+        await writeFile(file, 'z'.repeat(a.length));
+      }
+    });
+    queue.set(1, () => first.dest.write(batch(b, a.length)));
+    delivered(await first.dest.write(batch(a, 0)));
+    delivered(await first.queued[0]!);
+    assert.deepEqual(first.trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync']);
+    if (change === 'size') {
+      assert.equal(await read(file), a + 'an operator\n' + b);
+    } else {
+      assert.equal(await read(`${file}.1`), a);
+      assert.equal(await read(file), 'z'.repeat(a.length) + b);
+    }
+  });
+}
+
+test('journal: a compaction between the declaring COMMIT and its cycle drops the declaration: the cycle writes its own BEGIN', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const tr = tracer();
+  const queued: Promise<Outcome>[] = [];
+  let cycles = 0;
+  const { dest } = await startFaulty(t, e, {
+    fault: tr.fault,
+    compactBytes: 1, // after every cycle
+    afterData: async () => {
+      if (++cycles === 1) queued.push(dest.write(batch(b, a.length)));
+    },
+  });
+  delivered(await dest.write(batch(a, 0)));
+  delivered(await queued[0]!);
+  assert.deepEqual(tr.trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync']);
+  assert.equal(await read(join(e.base, 'web-1/app.log')), a + b);
+});
+
+test("journal: when one file's write fails, the cycle waits for its other files' writes before it cuts them back", async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { path: '${host}.log', fsync: true });
+  let failing = true;
+  await spyFileHandle(t, 'write', async (path, call) => {
+    if (failing && path.endsWith('/h1.log')) throw Object.assign(new Error('injected write failure'), { code: 'EIO' });
+    if (failing && path.endsWith('/h2.log')) await sleep(100); // still in flight when h1's fails
+    return call();
+  });
+  const x = lines('x', 0, 3);
+  const y = lines('y', 0, 3);
+  const outcomes = await Promise.all([dest.write(batch(x, 0, meta('h1'), 's1')), dest.write(batch(y, 0, meta('h2'), 's2'))]);
+  assert.deepEqual(
+    outcomes.map((o) => o.kind),
+    ['retryable', 'retryable'],
+  );
+  await sleep(200); // a write the rollback did not wait for would land by now
+  assert.equal(await read(join(e.base, 'h2.log')), '', 'h2.log is cut back to its size before the cycle');
+  assert.equal(await read(join(e.base, 'h1.log')), '');
+  assert.equal(replay(await journalOf(e), 'j').pending, undefined, 'the rolled back cycle is retired');
+
+  failing = false;
+  const again = await Promise.all([dest.write(batch(x, 0, meta('h1'), 's1')), dest.write(batch(y, 0, meta('h2'), 's2'))]);
+  again.forEach(delivered);
+  assert.equal(await read(join(e.base, 'h1.log')), x);
+  assert.equal(await read(join(e.base, 'h2.log')), y);
+});
