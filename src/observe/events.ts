@@ -133,6 +133,11 @@ export const EVENTS = {
   syslog_message_truncated: { level: 'warn', message: 'Syslog message longer than max_message_bytes truncated.', counter: 'logship_syslog_messages_truncated_total' },
   syslog_message_split: { level: 'warn', message: 'Syslog message longer than max_message_bytes split.', counter: 'logship_syslog_messages_split_total' },
   syslog_udp_dropped: { level: 'error', message: 'Datagram dropped: the pipeline is not keeping up (max_buffered_bytes reached).', counter: 'logship_syslog_udp_dropped_total' },
+  syslog_udp_fallback: {
+    level: 'warn',
+    message: 'The native UDP receiver (recvmmsg) is not built: receiving through node:dgram, one datagram per callback (slower). Run `npm run build:native` (it needs python3, make and g++).',
+    counter: 'logship_syslog_udp_fallbacks_total',
+  },
   syslog_udp_overflow: {
     level: 'warn',
     message: 'More UDP senders than have a flow of their own: datagrams of further senders share the overflow flow (host "udp-overflow" for messages without a hostname).',

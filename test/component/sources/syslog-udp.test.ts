@@ -1,22 +1,28 @@
 // Component tests of the syslog-udp source on real loopback sockets: util-linux `logger -d` checked
 // field by field, raw datagrams (terminators, oversize, per-sender batches), burst accounting with a
 // blocked pipeline (every datagram is delivered or counted as dropped, memory bounded), and stop.
+// Run once per receiver: the native one (recvmmsg) here, node:dgram by syslog-udp-node.test.ts,
+// which runs this file again with LOGSHIP_TEST_UDP_RECEIVER=node.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { hostname } from 'node:os';
-import { test, type TestContext } from 'node:test';
+import { test as nodeTest, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { recordFields } from '../../../src/codec/syslog/parse.js';
 import type { Batch } from '../../../src/core/batch.js';
 import { RECORD_FLAG } from '../../../src/core/records.js';
-import { syslogUdpSource, type SyslogUdpSource } from '../../../src/sources/syslog-udp/index.js';
-import { MAX_UDP_SENDERS, OVERFLOW_HOST } from '../../../src/sources/syslog-udp/source.js';
+import { syslogUdpSource, SyslogUdpSource } from '../../../src/sources/syslog-udp/index.js';
+import { MAX_UDP_SENDERS, OVERFLOW_HOST, type UdpReceiverKind } from '../../../src/sources/syslog-udp/source.js';
 import { testSourceContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 
 const run = promisify(execFile);
+
+const RECEIVER: UdpReceiverKind = process.env['LOGSHIP_TEST_UDP_RECEIVER'] === 'node' ? 'node' : 'native';
+/** Each test's name says which receiver it ran with. */
+const test = (name: string, fn: (t: TestContext) => Promise<void> | void): void => void nodeTest(`[${RECEIVER}] ${name}`, fn);
 
 type Ctx = ReturnType<typeof testSourceContext>;
 
@@ -33,8 +39,9 @@ async function startSource(t: TestContext, opts: Record<string, unknown> = {}, o
     batches.push(b);
     return onBatch?.(b);
   });
-  const source = syslogUdpSource.create(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: 'udp:127.0.0.1:0', ...opts }));
+  const source = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: 'udp:127.0.0.1:0', ...opts }), RECEIVER);
   await source.start(ctx);
+  assert.equal(source.receiverKind, RECEIVER);
   t.after(() => source.stop());
   return { source, ctx, batches, records: () => batches.flatMap(texts) };
 }
@@ -214,6 +221,32 @@ test('stop() closes the socket and pushes what was received', async (t) => {
     again.bind({ address: '127.0.0.1', port }, () => resolve());
   });
   again.close();
+});
+
+test('IPv6 and dual stack: the host of a batch is its sender, an IPv4 sender on a [::] socket by its IPv4 address', async (t) => {
+  const v6 = await startSource(t, { listen: 'udp:[::1]:0' });
+  const s6 = createSocket('udp6');
+  t.after(() => s6.close());
+  await new Promise<void>((resolve, reject) => s6.send('<13>over six', v6.source.port, '::1', (err) => (err ? reject(err) : resolve())));
+  await waitFor('the IPv6 datagram', () => v6.records().length === 1, 5000);
+  assert.equal(v6.batches[0]!.meta.host, '::1');
+
+  const dual = await startSource(t, { listen: 'udp:[::]:0' });
+  await send(await sender(t), dual.source.port, '<13>over four');
+  await waitFor('the IPv4 datagram', () => dual.records().length === 1, 5000);
+  assert.deepEqual(dual.records(), ['<13>over four']);
+  assert.equal(dual.batches[0]!.meta.host, '127.0.0.1');
+});
+
+test('a port in use: start fails with LS_STARTUP naming the address and the reason', async (t) => {
+  const first = await startSource(t);
+  const second = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: `udp:127.0.0.1:${first.source.port}` }), RECEIVER);
+  const ctx = testSourceContext({ stateDir: await tmpDir(t), id: 'udp-in-2' }, () => undefined);
+  await assert.rejects(second.start(ctx), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'LS_STARTUP');
+    assert.match(err.message, new RegExp(`udp:127\\.0\\.0\\.1:${first.source.port}.*(EADDRINUSE|address already in use)`, 'i'));
+    return true;
+  });
 });
 
 test('options: strict, udp scheme only, defaults', () => {

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "logship_udp",
+      "sources": ["native/udp_recv.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", {"sources!": ["native/udp_recv.c"], "sources": []}]]
+    }
+  ]
+}

@@ -1,0 +1,347 @@
+// logship's UDP receiver: a bound, non-blocking UDP socket read with recvmmsg(2), many datagrams
+// per system call and one call into JavaScript per round, instead of node:dgram's one read, one
+// Buffer and one JavaScript callback per datagram (see docs/decisions/0006-udp-recvmmsg.md).
+//
+//   open(family, host, port, rcvbuf, slab, meta, onReady) -> handle
+//     slab: ArrayBuffer of SLOTS * SLOT_BYTES; meta: ArrayBuffer of SLOTS * META_INTS int32.
+//     Each readiness of the socket: up to ROUNDS rounds of recvmmsg into the slots; after each
+//     round with datagrams, onReady(count, 0) reads them (synchronously: the slots are reused).
+//     A receive error other than EAGAIN: onReady(0, -errno), the socket stays open.
+//   port(handle) -> the bound port;  address(handle, slot) -> the slot's sender address, as text;
+//   close(handle): stops reading and closes the socket (idempotent).
+//
+//   meta of slot i, int32 [i * META_INTS …]: length, truncated (0/1), family (4/6), port,
+//   address bytes (16: an IPv4 address in the first 4).
+//
+// Linux only (recvmmsg); the JavaScript side falls back to node:dgram when this is not built.
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define SLOTS 32
+#define SLOT_BYTES 65536
+#define META_INTS 8
+#define ROUNDS 8
+
+typedef struct {
+  uv_poll_t poll;
+  int fd;
+  int closing;
+  napi_env env;
+  napi_ref on_ready;
+  napi_ref slab_ref;
+  napi_ref meta_ref;
+  napi_async_context async;
+  uint8_t *slab;
+  int32_t *meta;
+  struct mmsghdr msgs[SLOTS];
+  struct iovec iovs[SLOTS];
+  struct sockaddr_storage addrs[SLOTS];
+} receiver;
+
+#define CHECK(call)                                       \
+  do {                                                    \
+    if ((call) != napi_ok) {                              \
+      napi_throw_error(env, "EINVAL", "napi: " #call);    \
+      return NULL;                                        \
+    }                                                     \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s failed: %s", syscall, strerror(err));
+  napi_value code, message, error, errno_value;
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static void call_ready(receiver *r, int count, int err) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, argv[2], result;
+  napi_get_reference_value(env, r->on_ready, &fn);
+  napi_get_global(env, &recv); // napi_make_callback needs an object as the receiver
+  napi_create_int32(env, count, &argv[0]);
+  napi_create_int32(env, err, &argv[1]);
+  if (napi_make_callback(env, r->async, recv, fn, 2, argv, &result) != napi_ok) {
+    // The JavaScript side catches everything; an exception here is a bug: report it as uncaught.
+    bool pending = false;
+    napi_value exc;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void fill_meta(receiver *r, int n) {
+  for (int i = 0; i < n; i++) {
+    int32_t *m = r->meta + i * META_INTS;
+    const struct sockaddr_storage *a = &r->addrs[i];
+    m[0] = (int32_t)r->msgs[i].msg_len;
+    m[1] = (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    memset(m + 4, 0, 16);
+    if (a->ss_family == AF_INET) {
+      const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
+      m[2] = 4;
+      m[3] = ntohs(v4->sin_port);
+      memcpy(m + 4, &v4->sin_addr, 4);
+    } else if (a->ss_family == AF_INET6) {
+      const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)a;
+      m[2] = 6;
+      m[3] = ntohs(v6->sin6_port);
+      memcpy(m + 4, &v6->sin6_addr, 16);
+    } else {
+      m[2] = 0;
+      m[3] = 0;
+    }
+  }
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  receiver *r = (receiver *)handle->data;
+  if (r->closing) return;
+  if (status < 0) {
+    call_ready(r, 0, status);
+    return;
+  }
+  if ((events & UV_READABLE) == 0) return;
+  for (int round = 0; round < ROUNDS && !r->closing; round++) {
+    for (int i = 0; i < SLOTS; i++) {
+      r->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+      r->msgs[i].msg_hdr.msg_flags = 0;
+      r->msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(r->fd, r->msgs, SLOTS, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) call_ready(r, 0, -errno);
+      return;
+    }
+    if (n == 0) return;
+    fill_meta(r, n);
+    call_ready(r, n, 0);
+    if (n < SLOTS) return; // drained (the poll calls again when more arrives)
+  }
+}
+
+static void on_closed(uv_handle_t *handle) {
+  receiver *r = (receiver *)handle->data;
+  napi_env env = r->env;
+  napi_delete_reference(env, r->on_ready);
+  napi_delete_reference(env, r->slab_ref);
+  napi_delete_reference(env, r->meta_ref);
+  napi_async_destroy(env, r->async);
+  free(r);
+}
+
+static void do_close(receiver *r) {
+  if (r->closing) return;
+  r->closing = 1;
+  uv_poll_stop(&r->poll);
+  close(r->fd);
+  uv_close((uv_handle_t *)&r->poll, on_closed);
+}
+
+static int parse_address(int family, const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 4) {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return -1;
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return -1;
+    *len = sizeof *a;
+  }
+  return 0;
+}
+
+static receiver *unwrap(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, "EINVAL", "not a receiver handle");
+    return NULL;
+  }
+  return (receiver *)p;
+}
+
+// open(family, host, port, rcvbuf, slab, meta, onReady)
+static napi_value open_receiver(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, "EINVAL", "open(family, host, port, rcvbuf, slab, meta, onReady)");
+    return NULL;
+  }
+  int32_t family, port, rcvbuf;
+  char host[64];
+  size_t host_len;
+  CHECK(napi_get_value_int32(env, argv[0], &family));
+  CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &host_len));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  CHECK(napi_get_value_int32(env, argv[3], &rcvbuf));
+  void *slab, *meta;
+  size_t slab_len, meta_len;
+  CHECK(napi_get_arraybuffer_info(env, argv[4], &slab, &slab_len));
+  CHECK(napi_get_arraybuffer_info(env, argv[5], &meta, &meta_len));
+  if (slab_len < (size_t)SLOTS * SLOT_BYTES || meta_len < (size_t)SLOTS * META_INTS * sizeof(int32_t)) {
+    napi_throw_range_error(env, "EINVAL", "slab or meta buffer too small");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t ss_len;
+  if ((family != 4 && family != 6) || parse_address(family, host, port, &ss, &ss_len) != 0) {
+    napi_throw_type_error(env, "EINVAL", "bad address");
+    return NULL;
+  }
+
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  if (family == 6) {
+    int off = 0; // dual stack, as node:dgram's udp6
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "setsockopt(SO_RCVBUF)");
+  }
+  if (bind(fd, (struct sockaddr *)&ss, ss_len) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "bind");
+  }
+
+  receiver *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    close(fd);
+    return throw_errno(env, ENOMEM, "calloc");
+  }
+  r->fd = fd;
+  r->env = env;
+  r->slab = slab;
+  r->meta = meta;
+  for (int i = 0; i < SLOTS; i++) {
+    r->iovs[i].iov_base = r->slab + (size_t)i * SLOT_BYTES;
+    r->iovs[i].iov_len = SLOT_BYTES;
+    r->msgs[i].msg_hdr.msg_iov = &r->iovs[i];
+    r->msgs[i].msg_hdr.msg_iovlen = 1;
+    r->msgs[i].msg_hdr.msg_name = &r->addrs[i];
+  }
+  napi_value resource_name;
+  uv_loop_t *loop;
+  if (napi_create_reference(env, argv[6], 1, &r->on_ready) != napi_ok || napi_create_reference(env, argv[4], 1, &r->slab_ref) != napi_ok ||
+      napi_create_reference(env, argv[5], 1, &r->meta_ref) != napi_ok ||
+      napi_create_string_utf8(env, "logship:udp", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, NULL, resource_name, &r->async) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    close(fd);
+    free(r);
+    napi_throw_error(env, "EINVAL", "napi: cannot set up the receiver");
+    return NULL;
+  }
+  int rc = uv_poll_init(loop, &r->poll, fd);
+  if (rc == 0) {
+    r->poll.data = r;
+    rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+    if (rc != 0) {
+      r->closing = 1;
+      close(fd);
+      uv_close((uv_handle_t *)&r->poll, on_closed);
+      return throw_errno(env, -rc, "uv_poll_start");
+    }
+  } else {
+    close(fd);
+    free(r);
+    return throw_errno(env, -rc, "uv_poll_init");
+  }
+  napi_value handle;
+  CHECK(napi_create_external(env, r, NULL, NULL, &handle));
+  return handle;
+}
+
+static napi_value port_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  receiver *r = unwrap(env, argv[0]);
+  if (r == NULL) return NULL;
+  if (r->closing) return throw_errno(env, EBADF, "getsockname");
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(r->fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname");
+  int port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port) : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  napi_value out;
+  CHECK(napi_create_int32(env, port, &out));
+  return out;
+}
+
+static napi_value address_of(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  receiver *r = unwrap(env, argv[0]);
+  if (r == NULL) return NULL;
+  int32_t slot;
+  CHECK(napi_get_value_int32(env, argv[1], &slot));
+  if (slot < 0 || slot >= SLOTS) {
+    napi_throw_range_error(env, "EINVAL", "slot out of range");
+    return NULL;
+  }
+  const int32_t *m = r->meta + slot * META_INTS;
+  char text[INET6_ADDRSTRLEN] = "";
+  if (m[2] == 4) inet_ntop(AF_INET, m + 4, text, sizeof text);
+  else if (m[2] == 6) inet_ntop(AF_INET6, m + 4, text, sizeof text);
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value close_receiver(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  receiver *r = unwrap(env, argv[0]);
+  if (r == NULL) return NULL;
+  do_close(r);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, open_receiver, NULL, NULL, NULL, napi_default, NULL},
+      {"port", NULL, port_of, NULL, NULL, NULL, napi_default, NULL},
+      {"address", NULL, address_of, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value slots, slot_bytes, meta_ints;
+  napi_create_int32(env, SLOTS, &slots);
+  napi_create_int32(env, SLOT_BYTES, &slot_bytes);
+  napi_create_int32(env, META_INTS, &meta_ints);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_set_named_property(env, exports, "SLOTS", slots);
+  napi_set_named_property(env, exports, "SLOT_BYTES", slot_bytes);
+  napi_set_named_property(env, exports, "META_INTS", meta_ints);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
