@@ -89,7 +89,8 @@ export class SyslogUdpSource extends ListenerBase implements Source {
   async start(ctx: SourceContext): Promise<void> {
     const { host, port } = this._listenAddress(this._opts.listen, 'udp');
     this._ctx = ctx;
-    if (this._receiver !== 'node') {
+    // A scoped IPv6 address (fe80::1%eth0) is bound by node:dgram: the addon takes plain addresses.
+    if (this._receiver === 'native' || (this._receiver === 'auto' && !host.includes('%'))) {
       const b = udpBinding();
       if (b instanceof Error) {
         if (this._receiver === 'native') throw new LogshipError('LS_STARTUP', `syslog-udp: ${b.message}`, { cause: b });
