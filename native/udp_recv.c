@@ -7,17 +7,23 @@
 //     Each readiness of the socket: up to ROUNDS rounds of recvmmsg into the slots; after each
 //     round with datagrams, onReady(count, 0) reads them (synchronously: the slots are reused).
 //     A receive error other than EAGAIN: onReady(0, -errno), the socket stays open.
-//   port(handle) -> the bound port;  address(handle, slot) -> the slot's sender address, as text;
-//   close(handle): stops reading and closes the socket (idempotent).
+//   port(handle) -> the bound port;  address(handle, slot) -> the slot's sender address, as text
+//   (a link-local IPv6 one with its %interface, as node:dgram gives it);
+//   close(handle): stops reading and closes the socket (idempotent; the handle is dead after it:
+//   port and address throw EBADF).
 //
 //   meta of slot i, int32 [i * META_INTS …]: length, truncated (0/1), family (4/6), port,
-//   address bytes (16: an IPv4 address in the first 4).
+//   address bytes (16: an IPv4 address in the first 4), IPv6 scope id.
+//
+// A socket error (the poll reports one) is read with SO_ERROR, which clears it, reported as
+// onReady(0, -errno), and reading goes on.
 //
 // Linux only (recvmmsg); the JavaScript side falls back to node:dgram when this is not built.
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdint.h>
@@ -30,7 +36,7 @@
 
 #define SLOTS 32
 #define SLOT_BYTES 65536
-#define META_INTS 8
+#define META_INTS 9
 #define ROUNDS 8
 
 typedef struct {
@@ -48,6 +54,11 @@ typedef struct {
   struct iovec iovs[SLOTS];
   struct sockaddr_storage addrs[SLOTS];
 } receiver;
+
+/** What a JavaScript handle points to: outlives the receiver (freed by the handle's finalizer). */
+typedef struct {
+  receiver *r; // NULL once closed
+} handle_box;
 
 #define CHECK(call)                                       \
   do {                                                    \
@@ -95,6 +106,7 @@ static void fill_meta(receiver *r, int n) {
     m[0] = (int32_t)r->msgs[i].msg_len;
     m[1] = (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
     memset(m + 4, 0, 16);
+    m[8] = 0;
     if (a->ss_family == AF_INET) {
       const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
       m[2] = 4;
@@ -105,6 +117,7 @@ static void fill_meta(receiver *r, int n) {
       m[2] = 6;
       m[3] = ntohs(v6->sin6_port);
       memcpy(m + 4, &v6->sin6_addr, 16);
+      m[8] = (int32_t)v6->sin6_scope_id;
     } else {
       m[2] = 0;
       m[3] = 0;
@@ -116,7 +129,12 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   receiver *r = (receiver *)handle->data;
   if (r->closing) return;
   if (status < 0) {
-    call_ready(r, 0, status);
+    // libuv stopped the poll: read (and so clear) the socket's error, report it, poll again.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = -status;
+    call_ready(r, 0, -err);
+    if (!r->closing) uv_poll_start(&r->poll, UV_READABLE, on_poll);
     return;
   }
   if ((events & UV_READABLE) == 0) return;
@@ -142,17 +160,19 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 static void on_closed(uv_handle_t *handle) {
   receiver *r = (receiver *)handle->data;
   napi_env env = r->env;
-  napi_delete_reference(env, r->on_ready);
-  napi_delete_reference(env, r->slab_ref);
-  napi_delete_reference(env, r->meta_ref);
-  napi_async_destroy(env, r->async);
+  if (r->on_ready != NULL) napi_delete_reference(env, r->on_ready);
+  if (r->slab_ref != NULL) napi_delete_reference(env, r->slab_ref);
+  if (r->meta_ref != NULL) napi_delete_reference(env, r->meta_ref);
+  if (r->async != NULL) napi_async_destroy(env, r->async);
   free(r);
 }
 
 static void do_close(receiver *r) {
   if (r->closing) return;
   r->closing = 1;
-  uv_poll_stop(&r->poll);
+  uv_poll_stop(&r->poll); // takes the fd out of epoll now
+  // The socket is closed now, not in on_closed: the port is free when close() returns (a reload
+  // binds it again at once). Nothing runs between this and uv_close that could reuse the fd number.
   close(r->fd);
   uv_close((uv_handle_t *)&r->poll, on_closed);
 }
@@ -175,14 +195,30 @@ static int parse_address(int family, const char *host, int port, struct sockaddr
   return 0;
 }
 
-static receiver *unwrap(napi_env env, napi_value v) {
+static const napi_type_tag HANDLE_TAG = {0x6c6f67736869705fULL, 0x7564705f72656376ULL}; // "logship_udp_recv"
+
+static handle_box *unbox(napi_env env, napi_value v) {
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, v, &HANDLE_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
     napi_throw_type_error(env, "EINVAL", "not a receiver handle");
     return NULL;
   }
-  return (receiver *)p;
+  return (handle_box *)p;
 }
+
+/** The open receiver of a handle; throws EBADF for a closed one. */
+static receiver *unwrap(napi_env env, napi_value v) {
+  handle_box *box = unbox(env, v);
+  if (box == NULL) return NULL;
+  if (box->r == NULL) {
+    throw_errno(env, EBADF, "receiver");
+    return NULL;
+  }
+  return box->r;
+}
+
+static void free_box(napi_env env, void *data, void *hint) { free(data); }
 
 // open(family, host, port, rcvbuf, slab, meta, onReady)
 static napi_value open_receiver(napi_env env, napi_callback_info info) {
@@ -215,12 +251,9 @@ static napi_value open_receiver(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
+  // IPV6_V6ONLY is left to the system (net.ipv6.bindv6only), as node:dgram does.
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket");
-  if (family == 6) {
-    int off = 0; // dual stack, as node:dgram's udp6
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-  }
   if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) {
     int e = errno;
     close(fd);
@@ -233,10 +266,14 @@ static napi_value open_receiver(napi_env env, napi_callback_info info) {
   }
 
   receiver *r = calloc(1, sizeof *r);
-  if (r == NULL) {
+  handle_box *box = calloc(1, sizeof *box);
+  if (r == NULL || box == NULL) {
     close(fd);
+    free(r);
+    free(box);
     return throw_errno(env, ENOMEM, "calloc");
   }
+  box->r = r;
   r->fd = fd;
   r->env = env;
   r->slab = slab;
@@ -248,34 +285,43 @@ static napi_value open_receiver(napi_env env, napi_callback_info info) {
     r->msgs[i].msg_hdr.msg_iovlen = 1;
     r->msgs[i].msg_hdr.msg_name = &r->addrs[i];
   }
-  napi_value resource_name;
+  // The handle first: once the poll runs, every failure path goes through do_close (on_closed
+  // releases what was created; NULL references are skipped there).
+  napi_value handle, resource_name;
   uv_loop_t *loop;
+  if (napi_create_external(env, box, free_box, NULL, &handle) != napi_ok) {
+    close(fd);
+    free(r);
+    free(box);
+    napi_throw_error(env, "EINVAL", "napi: cannot create the receiver handle");
+    return NULL;
+  }
+  int rc;
+  if (napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    rc = -EINVAL;
+  } else {
+    rc = uv_poll_init(loop, &r->poll, fd);
+  }
+  if (rc != 0) {
+    close(fd);
+    free(r);
+    box->r = NULL;
+    return throw_errno(env, -rc, "uv_poll_init");
+  }
+  r->poll.data = r;
   if (napi_create_reference(env, argv[6], 1, &r->on_ready) != napi_ok || napi_create_reference(env, argv[4], 1, &r->slab_ref) != napi_ok ||
       napi_create_reference(env, argv[5], 1, &r->meta_ref) != napi_ok ||
       napi_create_string_utf8(env, "logship:udp", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_async_init(env, NULL, resource_name, &r->async) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    close(fd);
-    free(r);
-    napi_throw_error(env, "EINVAL", "napi: cannot set up the receiver");
-    return NULL;
-  }
-  int rc = uv_poll_init(loop, &r->poll, fd);
-  if (rc == 0) {
-    r->poll.data = r;
-    rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
-    if (rc != 0) {
-      r->closing = 1;
-      close(fd);
-      uv_close((uv_handle_t *)&r->poll, on_closed);
-      return throw_errno(env, -rc, "uv_poll_start");
-    }
+      napi_async_init(env, NULL, resource_name, &r->async) != napi_ok) {
+    rc = -EINVAL;
   } else {
-    close(fd);
-    free(r);
-    return throw_errno(env, -rc, "uv_poll_init");
+    rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
   }
-  napi_value handle;
-  CHECK(napi_create_external(env, r, NULL, NULL, &handle));
+  if (rc != 0) {
+    do_close(r);
+    box->r = NULL;
+    return throw_errno(env, -rc, "receiver setup");
+  }
   return handle;
 }
 
@@ -308,9 +354,20 @@ static napi_value address_of(napi_env env, napi_callback_info info) {
     return NULL;
   }
   const int32_t *m = r->meta + slot * META_INTS;
-  char text[INET6_ADDRSTRLEN] = "";
-  if (m[2] == 4) inet_ntop(AF_INET, m + 4, text, sizeof text);
-  else if (m[2] == 6) inet_ntop(AF_INET6, m + 4, text, sizeof text);
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 1] = "";
+  if (m[2] == 4) {
+    inet_ntop(AF_INET, m + 4, text, sizeof text);
+  } else if (m[2] == 6) {
+    struct in6_addr a;
+    memcpy(&a, m + 4, 16);
+    inet_ntop(AF_INET6, &a, text, INET6_ADDRSTRLEN);
+    char ifname[IF_NAMESIZE];
+    // A link-local sender with its interface, as node:dgram names it ("fe80::1%eth0").
+    if (IN6_IS_ADDR_LINKLOCAL(&a) && m[8] != 0 && if_indextoname((unsigned)m[8], ifname) != NULL) {
+      size_t n = strlen(text);
+      snprintf(text + n, sizeof text - n, "%%%s", ifname);
+    }
+  }
   napi_value out;
   CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &out));
   return out;
@@ -320,9 +377,10 @@ static napi_value close_receiver(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = unwrap(env, argv[0]);
-  if (r == NULL) return NULL;
-  do_close(r);
+  handle_box *box = unbox(env, argv[0]);
+  if (box == NULL) return NULL;
+  if (box->r != NULL) do_close(box->r);
+  box->r = NULL; // freed by on_closed, on a later loop turn
   return NULL;
 }
 

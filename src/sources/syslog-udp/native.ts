@@ -5,7 +5,7 @@
 // says why and the source falls back to node:dgram. Decision: docs/decisions/0006-udp-recvmmsg.md.
 //
 //   slab:  | slot 0: SLOT_BYTES | slot 1 | … |     a datagram at slot i starts at i * SLOT_BYTES
-//   meta:  | len, truncated, family, port, addr×4 | …   META_INTS int32 per slot
+//   meta:  | len, truncated, family, port, addr×4, scope | …   META_INTS int32 per slot
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -58,8 +58,8 @@ export class NativeUdpReceiver {
   private readonly _b: Binding;
   private readonly _handle: object;
   private _closed = false;
-  /** Family and address bytes of the last sender address() made text of, and that text. */
-  private readonly _lastSender = new Int32Array(5);
+  /** Family, address bytes and scope of the last sender address() made text of, and that text. */
+  private readonly _lastSender = new Int32Array(6);
   private _lastAddress = '';
 
   /** Binds `host:port` (port 0: any); throws an Error with the errno name as `code`. */
@@ -76,8 +76,11 @@ export class NativeUdpReceiver {
       try {
         if (err < 0) handlers.error(getSystemErrorName(err));
         else handlers.datagrams(this, count);
-      } catch {
-        // handlers are documented not to throw
+      } catch (e) {
+        // A bug in a handler: uncaught, as it would be from a node:dgram 'message' listener.
+        process.nextTick(() => {
+          throw e;
+        });
       }
     };
     this._handle = b.open(host.includes(':') ? 6 : 4, host, port, receiveBufferBytes ?? 0, slab, meta, onReady);
@@ -94,16 +97,16 @@ export class NativeUdpReceiver {
 
   /**
    * The sender address of slot i, as text ("10.0.0.1", "::1", "::ffff:10.0.0.1"). The text of
-   * the last sender seen is kept (also across rounds): a busy sender costs five integer compares
+   * the last sender seen is kept (also across rounds): a busy sender costs six integer compares
    * per datagram, not a string from the binding (about 0.5 µs).
    */
   address(i: number): string {
     const m = this._meta;
     const last = this._lastSender;
     const a = i * this._ints;
-    if (m[a + 2] !== last[0] || m[a + 4] !== last[1] || m[a + 5] !== last[2] || m[a + 6] !== last[3] || m[a + 7] !== last[4]) {
+    if (m[a + 2] !== last[0] || m[a + 4] !== last[1] || m[a + 5] !== last[2] || m[a + 6] !== last[3] || m[a + 7] !== last[4] || m[a + 8] !== last[5]) {
       last[0] = m[a + 2]!;
-      for (let k = 0; k < 4; k++) last[k + 1] = m[a + 4 + k]!;
+      for (let k = 0; k < 5; k++) last[k + 1] = m[a + 4 + k]!;
       this._lastAddress = this._b.address(this._handle, i);
     }
     return this._lastAddress;

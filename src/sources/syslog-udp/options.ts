@@ -11,6 +11,7 @@ export const syslogUdpOptions = z
       .number()
       .int()
       .min(1024)
+      .max(2 ** 31 - 1)
       .optional()
       .describe(
         "Socket receive buffer (SO_RCVBUF) in bytes, to absorb bursts; the kernel caps it at net.core.rmem_max. Default: the system's.",

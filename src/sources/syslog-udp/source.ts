@@ -17,6 +17,7 @@
 // an idle flow frees a place.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { Source, SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { FRAME_FLAG } from '../../codec/framing/newline.js';
@@ -89,8 +90,9 @@ export class SyslogUdpSource extends ListenerBase implements Source {
   async start(ctx: SourceContext): Promise<void> {
     const { host, port } = this._listenAddress(this._opts.listen, 'udp');
     this._ctx = ctx;
-    // A scoped IPv6 address (fe80::1%eth0) is bound by node:dgram: the addon takes plain addresses.
-    if (this._receiver === 'native' || (this._receiver === 'auto' && !host.includes('%'))) {
+    // The addon binds numeric addresses only: a host name (resolved) or a scoped IPv6 address
+    // (fe80::1%eth0) is left to node:dgram.
+    if (this._receiver === 'native' || (this._receiver === 'auto' && isIP(host) !== 0 && !host.includes('%'))) {
       const b = udpBinding();
       if (b instanceof Error) {
         if (this._receiver === 'native') throw new LogshipError('LS_STARTUP', `syslog-udp: ${b.message}`, { cause: b });

@@ -249,12 +249,28 @@ test('a port in use: start fails with LS_STARTUP naming the address and the reas
   });
 });
 
+if (RECEIVER === 'native') {
+  test('auto: the native receiver for a numeric address, node:dgram for a host name (resolved)', async (t) => {
+    const make = async (listen: string): Promise<SyslogUdpSource> => {
+      const src = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen }));
+      const batches: Batch[] = [];
+      await src.start(testSourceContext({ stateDir: await tmpDir(t), id: 'udp-auto' }, (b) => void batches.push(b)));
+      t.after(() => src.stop());
+      await send(await sender(t), src.port, '<13>auto');
+      await waitFor(`a datagram on ${listen}`, () => batches.length === 1, 5000);
+      return src;
+    };
+    assert.equal((await make('udp:127.0.0.1:0')).receiverKind, 'native');
+    assert.equal((await make('udp:localhost:0')).receiverKind, 'node');
+  });
+}
+
 test('options: strict, udp scheme only, defaults', () => {
   const o = syslogUdpSource.options.parse({ type: 'syslog-udp', listen: 'udp:0.0.0.0:514' });
   assert.equal(o.max_message_bytes, 65_536);
   assert.equal(o.max_buffered_bytes, 4 * 1024 * 1024);
   assert.equal(o.receive_buffer_bytes, undefined);
-  for (const bad of [{ listen: 'tcp:0.0.0.0:514' }, { listen: 'udp:0.0.0.0:514', max_connections: 3 }, { listen: 'udp:0.0.0.0:514', receive_buffer_bytes: 10 }]) {
+  for (const bad of [{ listen: 'tcp:0.0.0.0:514' }, { listen: 'udp:0.0.0.0:514', max_connections: 3 }, { listen: 'udp:0.0.0.0:514', receive_buffer_bytes: 10 }, { listen: 'udp:0.0.0.0:514', receive_buffer_bytes: 2 ** 31 }]) {
     assert.equal(syslogUdpSource.options.safeParse({ type: 'syslog-udp', ...bad }).success, false, JSON.stringify(bad));
   }
 });
