@@ -72,7 +72,8 @@ export class NativeUdpReceiver {
     this.slab = Buffer.from(slab);
     this._meta = new Int32Array(meta);
     const onReady = (count: number, err: number): void => {
-      // Never throw from here: an exception in a native callback ends the process.
+      // Nothing is thrown into the addon's call: a bug in a handler surfaces on the next tick as an
+      // uncaught exception, as it would from a node:dgram 'message' listener.
       try {
         if (err < 0) handlers.error(getSystemErrorName(err));
         else handlers.datagrams(this, count);
