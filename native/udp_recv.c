@@ -207,9 +207,19 @@ static handle_box *unbox(napi_env env, napi_value v) {
   return (handle_box *)p;
 }
 
-/** The open receiver of a handle; throws EBADF for a closed one. */
-static receiver *unwrap(napi_env env, napi_value v) {
-  handle_box *box = unbox(env, v);
+/** Reads the `n` arguments of a call whose first one is a handle; its box, or NULL (thrown). */
+static handle_box *handle_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, "EINVAL", "missing arguments");
+    return NULL;
+  }
+  return unbox(env, argv[0]);
+}
+
+/** As handle_arg, for a receiver that must be open: throws EBADF for a closed one. */
+static receiver *receiver_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  handle_box *box = handle_arg(env, info, n, argv);
   if (box == NULL) return NULL;
   if (box->r == NULL) {
     throw_errno(env, EBADF, "receiver");
@@ -326,12 +336,9 @@ static napi_value open_receiver(napi_env env, napi_callback_info info) {
 }
 
 static napi_value port_of(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = unwrap(env, argv[0]);
+  receiver *r = receiver_arg(env, info, 1, argv);
   if (r == NULL) return NULL;
-  if (r->closing) return throw_errno(env, EBADF, "getsockname");
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if (getsockname(r->fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname");
@@ -342,10 +349,8 @@ static napi_value port_of(napi_env env, napi_callback_info info) {
 }
 
 static napi_value address_of(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  receiver *r = unwrap(env, argv[0]);
+  receiver *r = receiver_arg(env, info, 2, argv);
   if (r == NULL) return NULL;
   int32_t slot;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
@@ -374,10 +379,8 @@ static napi_value address_of(napi_env env, napi_callback_info info) {
 }
 
 static napi_value close_receiver(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  handle_box *box = unbox(env, argv[0]);
+  handle_box *box = handle_arg(env, info, 1, argv);
   if (box == NULL) return NULL;
   if (box->r != NULL) do_close(box->r);
   box->r = NULL; // freed by on_closed, on a later loop turn
@@ -391,14 +394,16 @@ static napi_value init(napi_env env, napi_value exports) {
       {"address", NULL, address_of, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_receiver, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_value slots, slot_bytes, meta_ints;
-  napi_create_int32(env, SLOTS, &slots);
-  napi_create_int32(env, SLOT_BYTES, &slot_bytes);
-  napi_create_int32(env, META_INTS, &meta_ints);
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  napi_set_named_property(env, exports, "SLOTS", slots);
-  napi_set_named_property(env, exports, "SLOT_BYTES", slot_bytes);
-  napi_set_named_property(env, exports, "META_INTS", meta_ints);
+  const struct {
+    const char *name;
+    int32_t value;
+  } constants[] = {{"SLOTS", SLOTS}, {"SLOT_BYTES", SLOT_BYTES}, {"META_INTS", META_INTS}};
+  for (size_t k = 0; k < sizeof constants / sizeof constants[0]; k++) {
+    napi_value v;
+    napi_create_int32(env, constants[k].value, &v);
+    napi_set_named_property(env, exports, constants[k].name, v);
+  }
   return exports;
 }
 

@@ -7,11 +7,11 @@
 //   slab:  | slot 0: SLOT_BYTES | slot 1 | … |     a datagram at slot i starts at i * SLOT_BYTES
 //   meta:  | len, truncated, family, port, addr×4, scope | …   META_INTS int32 per slot
 
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
+import { requireAddon } from '../../util/addon.js';
 
-interface Binding {
+export interface Binding {
   readonly SLOTS: number;
   readonly SLOT_BYTES: number;
   readonly META_INTS: number;
@@ -26,19 +26,9 @@ let loaded: Binding | Error | undefined;
 /** The binding, or the error that says why it cannot be loaded. Loaded once. */
 export function udpBinding(): Binding | Error {
   if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
   // src/sources/syslog-udp/ and dist/sources/syslog-udp/ are both three levels below the root.
-  const root = new URL('../../../', import.meta.url);
-  let lastErr: unknown;
-  for (const build of ['Release', 'Debug']) {
-    try {
-      loaded = require(fileURLToPath(new URL(`build/${build}/logship_udp.node`, root))) as Binding;
-      return loaded;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  loaded = new Error(`native UDP receiver not built: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`);
+  const b = requireAddon<Binding>(fileURLToPath(new URL('../../../', import.meta.url)), 'logship_udp');
+  loaded = b instanceof Error ? new Error(`native UDP receiver not built: ${b.message}`, { cause: b }) : b;
   return loaded;
 }
 
@@ -57,7 +47,6 @@ export class NativeUdpReceiver {
   private readonly _ints: number;
   private readonly _b: Binding;
   private readonly _handle: object;
-  private _closed = false;
   /** Family, address bytes and scope of the last sender address() made text of, and that text. */
   private readonly _lastSender = new Int32Array(6);
   private _lastAddress = '';
@@ -113,9 +102,8 @@ export class NativeUdpReceiver {
     return this._lastAddress;
   }
 
+  /** Idempotent: the handle is dead after the first (port and address throw EBADF). */
   close(): void {
-    if (this._closed) return;
-    this._closed = true;
     this._b.close(this._handle);
   }
 }

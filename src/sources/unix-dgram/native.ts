@@ -19,8 +19,9 @@
 //  - The binding is loaded lazily, so configurations without a unix-dgram source never need it.
 
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { getSystemErrorName } from 'node:util';
+import { requireAddon } from '../../util/addon.js';
 
 /** Bytes the binding's recvmsg() reads at most per datagram. */
 export const RECV_LIMIT = 65_536;
@@ -43,18 +44,11 @@ let binding: Binding | undefined;
 
 function loadBinding(): Binding {
   if (binding !== undefined) return binding;
-  const require = createRequire(import.meta.url);
-  const root = dirname(require.resolve('unix-dgram/package.json'));
-  let lastErr: unknown;
-  for (const build of ['Release', 'Debug']) {
-    try {
-      binding = require(join(root, 'build', build, 'unix_dgram.node')) as Binding;
-      return binding;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  throw new UnixDgramError('ENOBINDING', 'load', lastErr);
+  const root = dirname(createRequire(import.meta.url).resolve('unix-dgram/package.json'));
+  const b = requireAddon<Binding>(root, 'unix_dgram');
+  if (b instanceof Error) throw new UnixDgramError('ENOBINDING', 'load', b);
+  binding = b;
+  return b;
 }
 
 /** A failed socket call: `code` is the errno name (ECONNREFUSED, EADDRINUSE…). */
