@@ -92,9 +92,10 @@ export class SyslogFlow {
    * Add one record: bytes [start, end) of buf (terminator already removed), with the FRAME_FLAG
    * bits the deframer set (oversize messages are counted here, once each). `stable`: buf is never
    * written again (a received chunk), so the record need not be copied before its batch is cut.
+   * `now`: the clock, when the caller adds many records at once and reads it once for them.
    */
-  add(buf: Buffer, start: number, end: number, flags: number, stable = false): void {
-    this.lastAddAt = Date.now();
+  add(buf: Buffer, start: number, end: number, flags: number, stable = false, now = Date.now()): void {
+    this.lastAddAt = now;
     this._take(buf, start, end, flags, stable);
   }
 

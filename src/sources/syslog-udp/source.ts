@@ -26,11 +26,17 @@ import { ListenerBase } from '../common/listener-base.js';
 import { Backlog, peerHost, SyslogFlow } from '../syslog-tcp/flow.js';
 import { messageSettings, type SyslogMessageSettings } from '../syslog-tcp/options.js';
 import { STOP_BOUND_MS } from '../syslog-tcp/server.js';
-import { NativeUdpReceiver, udpBinding } from './native.js';
+import { NativeUdpReceiver, udpBinding, type Binding } from './native.js';
 import type { SyslogUdpOptions } from './options.js';
 
 /** How datagrams are read: 'auto' is the native receiver where built, else node:dgram. */
 export type UdpReceiverKind = 'auto' | 'native' | 'node';
+
+/** Test seams: the receiver to use (both are tested), and the addon loader (a missing build). */
+export interface SyslogUdpInternals {
+  readonly receiver?: UdpReceiverKind;
+  readonly binding?: () => Binding | Error;
+}
 
 /** Senders with a batcher of their own at once; a new one evicts the least recently heard. */
 export const MAX_UDP_SENDERS = 256;
@@ -51,9 +57,13 @@ export class SyslogUdpSource extends ListenerBase implements Source {
   private _socket: Socket | null;
   private _native: NativeUdpReceiver | null;
   private readonly _receiver: UdpReceiverKind;
+  private readonly _binding: () => Binding | Error;
+  /** The flow _flowFor found last and the address it was for (most datagrams follow their sender's). */
+  private _lastAddress: string | undefined;
+  private _lastFlow: SyslogFlow | undefined;
 
-  /** `receiver` is a test seam (both paths are tested); the factory leaves it 'auto'. */
-  constructor(opts: SyslogUdpOptions, receiver: UdpReceiverKind = 'auto') {
+  /** `internals` are test seams; the factory passes none. */
+  constructor(opts: SyslogUdpOptions, internals: SyslogUdpInternals = {}) {
     super({ name: 'syslog-udp', source: 'syslog-udp source' });
     this._opts = opts;
     this._message = messageSettings(opts);
@@ -64,7 +74,10 @@ export class SyslogUdpSource extends ListenerBase implements Source {
     this._ctx = null;
     this._socket = null;
     this._native = null;
-    this._receiver = receiver;
+    this._receiver = internals.receiver ?? 'auto';
+    this._binding = internals.binding ?? udpBinding;
+    this._lastAddress = undefined;
+    this._lastFlow = undefined;
   }
 
   /** Which receiver reads the socket (once started). */
@@ -93,7 +106,7 @@ export class SyslogUdpSource extends ListenerBase implements Source {
     // The addon binds numeric addresses only: a host name (resolved) or a scoped IPv6 address
     // (fe80::1%eth0) is left to node:dgram.
     if (this._receiver === 'native' || (this._receiver === 'auto' && isIP(host) !== 0 && !host.includes('%'))) {
-      const b = udpBinding();
+      const b = this._binding();
       if (b instanceof Error) {
         if (this._receiver === 'native') throw new LogshipError('LS_STARTUP', `syslog-udp: ${b.message}`, { cause: b });
         ctx.telemetry.emit('syslog_udp_fallback', { reason: b.message });
@@ -153,7 +166,7 @@ export class SyslogUdpSource extends ListenerBase implements Source {
 
   private _onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     if (this._state !== 'running') return;
-    this._take(msg, 0, msg.length, rinfo.address);
+    this._take(msg, 0, msg.length, rinfo.address, Date.now());
   }
 
   /** A round of the native receiver: `count` datagrams in its slab (copied out before returning). */
@@ -161,14 +174,15 @@ export class SyslogUdpSource extends ListenerBase implements Source {
     if (this._state !== 'running') return;
     const slab = r.slab;
     const size = r.slotBytes;
+    const now = Date.now();
     for (let i = 0; i < count; i++) {
       const start = i * size;
-      this._take(slab, start, start + r.length(i), r.address(i));
+      this._take(slab, start, start + r.length(i), r.address(i), now);
     }
   }
 
-  /** One datagram: bytes [start, end) of buf, from `address`. Copies what it keeps. */
-  private _take(buf: Buffer, start: number, end: number, address: string): void {
+  /** One datagram: bytes [start, end) of buf, from `address`, received at `now`. Copies what it keeps. */
+  private _take(buf: Buffer, start: number, end: number, address: string, now: number): void {
     while (end > start) {
       const c = buf[end - 1];
       if (c !== 0x0a && c !== 0x0d && c !== 0x00) break;
@@ -184,18 +198,19 @@ export class SyslogUdpSource extends ListenerBase implements Source {
     }
     const flow = this._flowFor(address);
     if (n <= max) {
-      flow.add(buf, start, end, 0);
+      flow.add(buf, start, end, 0, false, now);
     } else if (this._message.oversize === 'truncate') {
-      flow.add(buf, start, start + max, FRAME_FLAG.OVERSIZE | FRAME_FLAG.TRUNCATED);
+      flow.add(buf, start, start + max, FRAME_FLAG.OVERSIZE | FRAME_FLAG.TRUNCATED, false, now);
     } else {
-      for (let s = start; s < end; s += max) flow.add(buf, s, Math.min(s + max, end), (s === start ? FRAME_FLAG.OVERSIZE : 0) | FRAME_FLAG.SPLIT);
+      for (let s = start; s < end; s += max) flow.add(buf, s, Math.min(s + max, end), (s === start ? FRAME_FLAG.OVERSIZE : 0) | FRAME_FLAG.SPLIT, false, now);
     }
   }
 
   private _flowFor(address: string): SyslogFlow {
+    if (address === this._lastAddress) return this._lastFlow!;
     const host = peerHost(address);
     let flow = this._flows.get(host);
-    if (flow !== undefined) return flow;
+    if (flow !== undefined) return this._remember(address, flow);
     if (this._flows.size >= MAX_UDP_SENDERS) {
       this._ctx!.telemetry.emit('syslog_udp_overflow', { remote: host, max_senders: MAX_UDP_SENDERS }, 1);
       this._overflow ??= this._newFlow(OVERFLOW_HOST);
@@ -203,6 +218,13 @@ export class SyslogUdpSource extends ListenerBase implements Source {
     }
     flow = this._newFlow(host);
     this._flows.set(host, flow);
+    return this._remember(address, flow);
+  }
+
+  /** A sender's own flow (never the overflow one: each of its datagrams is counted). */
+  private _remember(address: string, flow: SyslogFlow): SyslogFlow {
+    this._lastAddress = address;
+    this._lastFlow = flow;
     return flow;
   }
 
@@ -212,6 +234,10 @@ export class SyslogUdpSource extends ListenerBase implements Source {
   }
 
   private _closeFlow(flow: SyslogFlow): void {
+    if (flow === this._lastFlow) {
+      this._lastAddress = undefined;
+      this._lastFlow = undefined;
+    }
     const flushed = flow.close();
     this._flushing.add(flushed);
     void flushed.finally(() => this._flushing.delete(flushed));

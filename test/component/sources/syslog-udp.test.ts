@@ -13,7 +13,7 @@ import { recordFields } from '../../../src/codec/syslog/parse.js';
 import type { Batch } from '../../../src/core/batch.js';
 import { RECORD_FLAG } from '../../../src/core/records.js';
 import { syslogUdpSource, SyslogUdpSource } from '../../../src/sources/syslog-udp/index.js';
-import { MAX_UDP_SENDERS, OVERFLOW_HOST, type UdpReceiverKind } from '../../../src/sources/syslog-udp/source.js';
+import { MAX_UDP_SENDERS, OVERFLOW_HOST, type SyslogUdpInternals, type UdpReceiverKind } from '../../../src/sources/syslog-udp/source.js';
 import { testSourceContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
@@ -39,7 +39,7 @@ async function startSource(t: TestContext, opts: Record<string, unknown> = {}, o
     batches.push(b);
     return onBatch?.(b);
   });
-  const source = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: 'udp:127.0.0.1:0', ...opts }), RECEIVER);
+  const source = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: 'udp:127.0.0.1:0', ...opts }), { receiver: RECEIVER });
   await source.start(ctx);
   assert.equal(source.receiverKind, RECEIVER);
   t.after(() => source.stop());
@@ -240,7 +240,7 @@ test('IPv6 and dual stack: the host of a batch is its sender, an IPv4 sender on 
 
 test('a port in use: start fails with LS_STARTUP naming the address and the reason', async (t) => {
   const first = await startSource(t);
-  const second = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: `udp:127.0.0.1:${first.source.port}` }), RECEIVER);
+  const second = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: `udp:127.0.0.1:${first.source.port}` }), { receiver: RECEIVER });
   const ctx = testSourceContext({ stateDir: await tmpDir(t), id: 'udp-in-2' }, () => undefined);
   await assert.rejects(second.start(ctx), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'LS_STARTUP');
@@ -250,18 +250,35 @@ test('a port in use: start fails with LS_STARTUP naming the address and the reas
 });
 
 if (RECEIVER === 'native') {
+  /** A source with the receiver chosen by itself ('auto') that received one datagram. */
+  const started = async (t: TestContext, listen: string, internals: SyslogUdpInternals = {}) => {
+    const src = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen }), internals);
+    const batches: Batch[] = [];
+    const ctx = testSourceContext({ stateDir: await tmpDir(t), id: 'udp-auto' }, (b) => void batches.push(b));
+    await src.start(ctx);
+    t.after(() => src.stop());
+    await send(await sender(t), src.port, '<13>auto');
+    await waitFor(`a datagram on ${listen}`, () => batches.length === 1, 5000);
+    return { src, ctx };
+  };
+  const notBuilt = (): Error => new Error('native UDP receiver not built: Cannot find module build/Release/logship_udp.node');
+
   test('auto: the native receiver for a numeric address, node:dgram for a host name (resolved)', async (t) => {
-    const make = async (listen: string): Promise<SyslogUdpSource> => {
-      const src = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen }));
-      const batches: Batch[] = [];
-      await src.start(testSourceContext({ stateDir: await tmpDir(t), id: 'udp-auto' }, (b) => void batches.push(b)));
-      t.after(() => src.stop());
-      await send(await sender(t), src.port, '<13>auto');
-      await waitFor(`a datagram on ${listen}`, () => batches.length === 1, 5000);
-      return src;
-    };
-    assert.equal((await make('udp:127.0.0.1:0')).receiverKind, 'native');
-    assert.equal((await make('udp:localhost:0')).receiverKind, 'node');
+    assert.equal((await started(t, 'udp:127.0.0.1:0')).src.receiverKind, 'native');
+    assert.equal((await started(t, 'udp:localhost:0')).src.receiverKind, 'node');
+  });
+
+  test('auto without the addon built: node:dgram receives, and the fallback is logged once as a warning', async (t) => {
+    const { src, ctx } = await started(t, 'udp:127.0.0.1:0', { binding: notBuilt });
+    assert.equal(src.receiverKind, 'node');
+    assert.equal(ctx.counters.get('logship_syslog_udp_fallbacks_total'), 1);
+    assert.ok(ctx.logs.some((l) => l.level === 'warn' && (l.obj as { event?: string }).event === 'syslog_udp_fallback'));
+  });
+
+  test('receiver native without the addon built: start fails with LS_STARTUP saying it is not built', async (t) => {
+    const src = new SyslogUdpSource(syslogUdpSource.options.parse({ type: 'syslog-udp', listen: 'udp:127.0.0.1:0' }), { receiver: 'native', binding: notBuilt });
+    const ctx = testSourceContext({ stateDir: await tmpDir(t), id: 'udp-native' }, () => undefined);
+    await assert.rejects(src.start(ctx), { code: 'LS_STARTUP', message: /not built/ });
   });
 }
 
