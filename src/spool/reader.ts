@@ -1,7 +1,9 @@
 // The spool's reader: reads records in order from the cursor, decodes each back into a batch,
 // pushes it into the pipeline (awaiting backpressure), and keeps a bounded window of batches in
-// flight. The cursor advances over the contiguous prefix of settled batches; it is persisted every
-// CURSOR_INTERVAL_MS and at stop, and sealed segments wholly behind the persisted cursor are deleted.
+// flight. The cursor advances over the contiguous prefix of settled batches; it is persisted at most
+// CURSOR_INTERVAL_MS after it moved (or a segment was committed or sealed) and at stop, and sealed
+// segments wholly behind the persisted cursor are deleted. While nothing moves, no timer runs: an
+// idle spool costs no wake-ups.
 //
 //   segments:  [ 5 ......|........ ] [ 6 ............ ] [ 7 (written) ...... ]
 //                        ^cursor          ^read position            ^committed end
@@ -132,12 +134,12 @@ export class SpoolReader {
     if (this._running || this._closed) return;
     this._running = true;
     this._loop = this._run(push);
-    this._timer = setInterval(() => void this.persistSoon(), CURSOR_INTERVAL_MS);
-    this._timer.unref();
+    this._persistLater();
   }
 
   /** The writer committed bytes or sealed a segment. */
   notify(): void {
+    this._persistLater();
     const w = this._wake;
     this._wake = null;
     if (w !== null) w();
@@ -170,7 +172,8 @@ export class SpoolReader {
       ]);
       clearTimeout(timer);
     }
-    clearInterval(this._timer);
+    clearTimeout(this._timer);
+    this._timer = undefined;
     await this.persistSoon();
     this._closed = true;
     await this._persisting;
@@ -227,6 +230,16 @@ export class SpoolReader {
     }
     this._advance();
     this.notify();
+  }
+
+  /** Persists within CURSOR_INTERVAL_MS, unless a persist is already due by then. */
+  private _persistLater(): void {
+    if (this._timer !== undefined || !this._running) return;
+    this._timer = setTimeout(() => {
+      this._timer = undefined;
+      void this.persistSoon();
+    }, CURSOR_INTERVAL_MS);
+    this._timer.unref();
   }
 
   private _advance(): void {

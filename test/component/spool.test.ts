@@ -18,7 +18,7 @@ import { loadConfigText } from '../../src/config/index.js';
 import { Pipeline } from '../../src/pipeline/build.js';
 import { compact } from '../../src/core/batch.js';
 import { Counters } from '../../src/observe/metrics.js';
-import { MAX_IN_FLIGHT_BATCHES } from '../../src/spool/reader.js';
+import { CURSOR_INTERVAL_MS, MAX_IN_FLIGHT_BATCHES, SpoolReader } from '../../src/spool/reader.js';
 import { SEGMENT_HEADER_BYTES } from '../../src/spool/format.js';
 import { Spool, spoolOptions, type SpoolOptions } from '../../src/spool/index.js';
 import { SPOOL_META, spoolBatch, spoolText } from '../fixtures/spool-batches.js';
@@ -208,6 +208,33 @@ test('segments roll at segment_bytes and are deleted once every batch in them is
   await waitFor('the new batch', () => c2.batches.length === 1, 3000);
   sameBatch(c2.batches[0]!, more[0]!);
   assert.ok(Number((await segFiles(dir))[0]!.slice(0, 12)) > cursor.segment);
+});
+
+test('the cursor is written within CURSOR_INTERVAL_MS of a move, and an idle spool wakes for nothing', async (t) => {
+  const dir = await tmpDir(t);
+  const persists = t.mock.method(SpoolReader.prototype, 'persistSoon');
+  const { spool } = await openSpool(t, dir);
+  const cursorOffset = async (): Promise<number> => {
+    const text = await readFile(join(dir, 'cursor.json'), 'utf8').catch(() => '{"offset":-1}');
+    return (JSON.parse(text) as { offset: number }).offset;
+  };
+  const c = collector();
+  spool.start(c.push);
+  await appendMany(spool, 's', 5);
+  await waitFor('5 delivered', () => c.batches.length === 5, 3000);
+  const end = (await stat(join(dir, (await segFiles(dir))[0]!))).size;
+  await waitFor('the cursor written past the 5 batches (no stop)', async () => (await cursorOffset()) === end, 4 * CURSOR_INTERVAL_MS);
+  // Nothing moves: no timer fires, no persist runs (a ticking interval would have run 5 times).
+  await sleep(100);
+  const quiet = persists.mock.callCount();
+  await sleep(5 * CURSOR_INTERVAL_MS);
+  assert.equal(persists.mock.callCount(), quiet, 'no persist while idle');
+  // A new batch moves the cursor again: written again soon.
+  await appendMany(spool, 's', 1, 5);
+  await waitFor('6 delivered', () => c.batches.length === 6, 3000);
+  const end2 = (await stat(join(dir, (await segFiles(dir))[0]!))).size;
+  assert.ok(end2 > end);
+  await waitFor('the cursor written past the 6th batch', async () => (await cursorOffset()) === end2, 4 * CURSOR_INTERVAL_MS);
 });
 
 test('restart resumes from the persisted cursor: delivered batches are not sent again', async (t) => {
