@@ -226,6 +226,11 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
 
     // --- idle: CPU over a window, no traffic -----------------------------------------------------
     if (s.load.type === 'idle') {
+      // Settled: the one line of each file has been read and forwarded, then settle_seconds more.
+      watcher = new OutputWatcher(outDir);
+      const until = performance.now() + READY_TIMEOUT_MS;
+      while (watcher.poll() < s.load.files && performance.now() < until) await sleep(POLL_MS * 10);
+      if (watcher.lines < s.load.files) result.problems.push(`${watcher.lines} of the ${s.load.files} files' lines reached the output before the window`);
       await sleep(s.load.settle_seconds * 1000);
       const seconds = ctx.quick ? s.load.quick_seconds : s.load.seconds;
       const cpu0 = cpuNow();

@@ -48,7 +48,11 @@ const loadSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('idle').describe('No traffic: CPU and RSS of the measured processes while they watch files.'),
       files: z.number().int().min(1).describe('Files created in {{IN}} (one line each) before the start.'),
-      settle_seconds: z.number().min(0).default(5).describe('Wait after the start before measuring.'),
+      settle_seconds: z
+        .number()
+        .min(0)
+        .default(10)
+        .describe('Wait this long after the files\' lines have all reached the output (reading them is traffic, not idle) before measuring.'),
       seconds: z.number().min(1).default(60).describe('Measurement window.'),
       quick_seconds: z.number().min(1).default(5).describe('Measurement window with --quick.'),
     })
