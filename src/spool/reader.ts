@@ -243,11 +243,13 @@ export class SpoolReader {
   }
 
   private _advance(): void {
+    const before = this._cursor;
     while (this._inflight.length > 0 && this._inflight[0]!.state === DONE) {
       const e = this._inflight.shift()!;
       this._inflightBytes -= e.bytes;
       this._cursor = { seq: e.seq, offset: e.end };
     }
+    if (this._cursor !== before) this._persistLater();
   }
 
   /** The next record in order; waits for the writer when caught up; null once stopping. */

@@ -19,7 +19,7 @@ import { Pipeline } from '../../src/pipeline/build.js';
 import { compact } from '../../src/core/batch.js';
 import { Counters } from '../../src/observe/metrics.js';
 import { CURSOR_INTERVAL_MS, MAX_IN_FLIGHT_BATCHES, SpoolReader } from '../../src/spool/reader.js';
-import { SEGMENT_HEADER_BYTES } from '../../src/spool/format.js';
+import { recordHeader, SEGMENT_HEADER_BYTES } from '../../src/spool/format.js';
 import { Spool, spoolOptions, type SpoolOptions } from '../../src/spool/index.js';
 import { SPOOL_META, spoolBatch, spoolText } from '../fixtures/spool-batches.js';
 import { memoryLogger, testContext, type LogEntry } from '../helpers/context.js';
@@ -235,6 +235,35 @@ test('the cursor is written within CURSOR_INTERVAL_MS of a move, and an idle spo
   const end2 = (await stat(join(dir, (await segFiles(dir))[0]!))).size;
   assert.ok(end2 > end);
   await waitFor('the cursor written past the 6th batch', async () => (await cursorOffset()) === end2, 4 * CURSOR_INTERVAL_MS);
+});
+
+test('a record the cursor passes without a settlement (it does not decode) is persisted too, while idle', async (t) => {
+  const dir = await tmpDir(t);
+  const first = await openSpool(t, dir);
+  await first.spool.append(spoolBatch('s', 0, 0));
+  await first.spool.stop(100);
+  const seg = join(dir, (await segFiles(dir))[0]!);
+  const endA = (await stat(seg)).size;
+  const garbage = Buffer.alloc(64, 0xee); // checksummed, but not a ship BATCH body
+  await appendFile(seg, Buffer.concat([recordHeader(garbage), garbage]));
+  const endB = (await stat(seg)).size;
+  const { spool } = await openSpool(t, dir);
+  const cursorOffset = async (): Promise<number> =>
+    (JSON.parse(await readFile(join(dir, 'cursor.json'), 'utf8').catch(() => '{"offset":-1}')) as { offset: number }).offset;
+  let release!: () => void;
+  const got: Batch[] = [];
+  // A settles at once but its push returns later (backpressure): the reader reaches B after the
+  // persist that wrote A's end, with nothing else left to arm a timer.
+  spool.start((b) => {
+    got.push(b);
+    b.settle(DELIVERED);
+    return new Promise<void>((r) => (release = r));
+  });
+  await waitFor('A pushed', () => got.length === 1, 3000);
+  await waitFor('the cursor past A', async () => (await cursorOffset()) === endA, 4 * CURSOR_INTERVAL_MS);
+  await sleep(2 * CURSOR_INTERVAL_MS);
+  release();
+  await waitFor('the cursor past the undecodable record', async () => (await cursorOffset()) === endB, 4 * CURSOR_INTERVAL_MS);
 });
 
 test('restart resumes from the persisted cursor: delivered batches are not sent again', async (t) => {

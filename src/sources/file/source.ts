@@ -331,10 +331,16 @@ export class FileSource implements Source, TailerHost {
       t.checking(now);
       left++;
       const path = t.path;
-      statCallback(path, BIGINT, (err, st) => {
+      const checked = (st: BigIntStats | undefined): void => {
         if (--left === 0) this._sweeping = false;
-        this._checked(t, path, err === null ? st : undefined);
-      });
+        this._checked(t, path, st);
+      };
+      try {
+        statCallback(path, BIGINT, (err, st) => checked(err === null ? st : undefined));
+      } catch {
+        // fs.stat throws, not calls back, on a path it cannot take: gone for all we know.
+        queueMicrotask(() => checked(undefined));
+      }
     }
     this._sweeping = left > 0;
   }
