@@ -293,10 +293,13 @@ export class SpoolWriter {
 
   /**
    * After a failed write the segment's tail is unknown: cut it back to the committed size and move
-   * on to a new segment (the reader never reads past the committed size either way).
+   * on to a new segment (the reader never reads past the committed size either way). Where the
+   * spool syncs, the cut is synced too: else a crash could bring back whole records of the refused
+   * group behind later segments, and recovery would replay batches their source sends again.
    */
   private async _abandon(cur: OpenSegment): Promise<void> {
     await cur.fh.truncate(cur.seg.bytes).catch(() => undefined);
+    if (this._opts.fsync || this._opts.fsync_interval_ms > 0) await cur.fh.datasync().catch(() => undefined);
     await this._seal();
     this._hooks.onCommit();
   }

@@ -24,6 +24,7 @@ import { Spool, spoolOptions, type SpoolOptions } from '../../src/spool/index.js
 import { SPOOL_META, spoolBatch, spoolText } from '../fixtures/spool-batches.js';
 import { memoryLogger, testContext, type LogEntry } from '../helpers/context.js';
 import { openFlags } from '../helpers/fd-flags.js';
+import { recordCalls, spyFileHandle } from '../helpers/fh-spy.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -264,6 +265,33 @@ test('a record the cursor passes without a settlement (it does not decode) is pe
   await sleep(2 * CURSOR_INTERVAL_MS);
   release();
   await waitFor('the cursor past the undecodable record', async () => (await cursorOffset()) === endB, 4 * CURSOR_INTERVAL_MS);
+});
+
+test('a failed append: the group is refused, its partial bytes cut (and the cut synced), later appends go on', async (t) => {
+  const dir = await tmpDir(t);
+  let failNext = false;
+  // The write reaches the disk, then fails: as an ENOSPC after part of a group would.
+  await spyFileHandle(t, 'writev', async (path, call) => {
+    if (!failNext || !path.endsWith('.seg')) return call();
+    failNext = false;
+    await call();
+    throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+  });
+  const synced = await recordCalls(t, 'datasync');
+  const { spool, ctx } = await openSpool(t, dir, { fsync: true });
+  const first = await appendMany(spool, 's', 3);
+  const seg = join(dir, (await segFiles(dir))[0]!);
+  const committed = (await stat(seg)).size;
+  failNext = true;
+  await assert.rejects(appendMany(spool, 's', 1, 3), (err: Error & { code?: string }) => err.code === 'LS_SPOOL_WRITE' && /no space left/.test(err.message));
+  assert.equal(events(ctx.logs, 'spool_write_error').length, 1);
+  assert.equal((await stat(seg)).size, committed, 'the refused group\'s bytes are cut');
+  assert.ok(synced.includes(seg), 'the cut is synced (the segment is O_DSYNC: nothing else syncs it)');
+  const later = await appendMany(spool, 's', 2, 4);
+  const c = collector();
+  spool.start(c.push);
+  await waitFor('5 read back', () => c.batches.length === 5, 3000);
+  [...first, ...later].forEach((b, i) => sameBatch(c.batches[i]!, b));
 });
 
 test('restart resumes from the persisted cursor: delivered batches are not sent again', async (t) => {

@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 
 const SPIED = Symbol('spied');
 
-export type FileHandleMethod = 'write' | 'datasync';
+export type FileHandleMethod = 'write' | 'writev' | 'datasync';
 
 /** The path a descriptor of this process names ('' once closed). */
 export function pathOfFd(fd: number): string {
