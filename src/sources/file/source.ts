@@ -331,15 +331,15 @@ export class FileSource implements Source, TailerHost {
       t.checking(now);
       left++;
       const path = t.path;
-      const checked = (st: BigIntStats | undefined): void => {
+      const done = (err: NodeJS.ErrnoException | null, st?: BigIntStats): void => {
         if (--left === 0) this._sweeping = false;
-        this._checked(t, path, st);
+        this._checked(t, path, err === null ? st : undefined);
       };
       try {
-        statCallback(path, BIGINT, (err, st) => checked(err === null ? st : undefined));
-      } catch {
+        statCallback(path, BIGINT, done);
+      } catch (err) {
         // fs.stat throws, not calls back, on a path it cannot take: gone for all we know.
-        queueMicrotask(() => checked(undefined));
+        queueMicrotask(() => done(err as NodeJS.ErrnoException));
       }
     }
     this._sweeping = left > 0;

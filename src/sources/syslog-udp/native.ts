@@ -67,7 +67,6 @@ export class NativeUdpReceiver {
         if (err < 0) handlers.error(getSystemErrorName(err));
         else handlers.datagrams(this, count);
       } catch (e) {
-        // A bug in a handler: uncaught, as it would be from a node:dgram 'message' listener.
         process.nextTick(() => {
           throw e;
         });
