@@ -252,8 +252,9 @@ export class SpoolWriter {
           }, this._opts.fsync_interval_ms);
         }
       } catch (err) {
-        this._fail(group, err);
+        // Cut first: when an append learns of its failure, the spool no longer holds its bytes.
         await this._abandon(cur);
+        this._fail(group, err);
         continue;
       }
       this._queuedBytes -= bytes;
@@ -327,7 +328,6 @@ export class SpoolWriter {
     return this._current;
   }
 
-  /** Closes the open segment: it never grows again. */
   /** fsync_interval_ms: sync the open segment if records were written to it since its last sync. */
   private async _syncDirty(): Promise<void> {
     const cur = this._current;
@@ -343,6 +343,7 @@ export class SpoolWriter {
     }
   }
 
+  /** Closes the open segment: it never grows again. */
   private async _seal(): Promise<void> {
     const cur = this._current;
     if (cur === null) return;
