@@ -277,6 +277,11 @@ test('a failed append: the group is refused, its partial bytes cut (and the cut 
     await call();
     throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
   });
+  // A slow cut: were the appends refused before it, the size below would still be the uncut one.
+  await spyFileHandle(t, 'truncate', async (path, call) => {
+    if (path.endsWith('.seg')) await sleep(50);
+    return call();
+  });
   const synced = await recordCalls(t, 'datasync');
   const { spool, ctx } = await openSpool(t, dir, { fsync: true });
   const first = await appendMany(spool, 's', 3);

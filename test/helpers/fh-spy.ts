@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 
 const SPIED = Symbol('spied');
 
-export type FileHandleMethod = 'write' | 'writev' | 'datasync';
+export type FileHandleMethod = 'write' | 'writev' | 'datasync' | 'truncate';
 
 /** The path a descriptor of this process names ('' once closed). */
 export function pathOfFd(fd: number): string {
