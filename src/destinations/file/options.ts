@@ -72,7 +72,13 @@ export const fileDestinationOptions = z
           'written exactly once, but after the newer lines (logged as file_dest_reorder_timeout). ' +
           'Keep it below the senders\' ack_timeout_ms (30 s). 0: never wait.',
       ),
-    max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Batches outstanding at once; they are written together (group commit).'),
+    max_in_flight: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(16)
+      .describe('Batches outstanding at once; a write cycle takes up to half of them together (group commit) while the sources fill the rest.'),
     dir_mode: z.string().regex(MODE_RE, 'an octal mode such as "0755"').default('0755').describe('Mode of directories it creates (octal string).'),
     file_mode: z.string().regex(MODE_RE, 'an octal mode such as "0640"').default('0640').describe('Mode of files it creates (octal string).'),
   })

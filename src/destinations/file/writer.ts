@@ -220,6 +220,8 @@ export class WriterCore {
   private _cycleItems: readonly Pending[] = [];
   private readonly _handles: FileHandles;
   private _queue: Pending[] = [];
+  /** A cycle takes at most this many batches (see setWindow). */
+  private _cycleBatches = Number.POSITIVE_INFINITY;
   private _running: Promise<void> | undefined = undefined;
   private _seq: number;
   /** The cycles' arena (see _arenaOf). */
@@ -300,6 +302,15 @@ export class WriterCore {
     this._handles.maxOpen = maxOpen;
   }
 
+  /**
+   * The router lets `maxInFlight` batches of a destination be outstanding at once. A cycle takes
+   * at most half of them, so that the sources fill the other half while it writes: a cycle that
+   * takes every queued batch leaves them no room until it ends, then the next cycle is small.
+   */
+  setWindow(maxInFlight: number): void {
+    this._cycleBatches = Math.max(1, Math.ceil(maxInFlight / 2));
+  }
+
   /** The committed high water mark of a stream (for tests and status). */
   highWater(origin: string, stream: string): number | undefined {
     return this._streams.get(streamKey(origin, stream))?.hw;
@@ -361,7 +372,7 @@ export class WriterCore {
     while (this._queue.length > 0) {
       let n = 0;
       let bytes = 0;
-      while (n < this._queue.length && (n === 0 || bytes + this._queue[n]!.batch.data.length <= MAX_CYCLE_BYTES)) {
+      while (n < this._queue.length && n < this._cycleBatches && (n === 0 || bytes + this._queue[n]!.batch.data.length <= MAX_CYCLE_BYTES)) {
         bytes += this._queue[n]!.batch.data.length;
         n++;
       }

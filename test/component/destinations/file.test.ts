@@ -17,6 +17,7 @@ import {
   delivered,
   env,
   failOnce,
+  journalRecords,
   journalTypes,
   lines,
   meta,
@@ -270,6 +271,25 @@ test('group commit of many concurrent writes keeps per-stream order', async (t) 
   // Grouped: far fewer BEGIN/COMMIT pairs than writes.
   const r = replay(await readFile(journalPath(e.state, 'files')), 'j');
   assert.ok(r.records > 1 && r.records < pending.length, `journal records: ${r.records}`);
+});
+
+test('a cycle takes at most half of max_in_flight batches, so the sources fill the other half meanwhile', async (t) => {
+  const e = await env(t);
+  const { dest } = await start(t, e, { path: 'all.log', max_in_flight: 6 });
+  // Six batches of six streams handed over in one tick: without the bound one cycle would take them all.
+  const streams = ['s0', 's1', 's2', 's3', 's4', 's5'];
+  const outcomes = await Promise.all(streams.map((s) => dest.write(batch(`${s}\n`, 0, meta(), s))));
+  for (const o of outcomes) delivered(o);
+  assert.deepEqual((await read(join(e.base, 'all.log'))).trimEnd().split('\n'), streams);
+  // One COMMIT per cycle, naming the streams it wrote.
+  const commits = journalRecords(await readFile(journalPath(e.state, 'files'))).filter((r) => r.t === 'commit');
+  assert.deepEqual(
+    commits.map((r) => (r.t === 'commit' ? r.streams.map((x) => x[0].split('\u0000')[1]) : [])),
+    [
+      ['s0', 's1', 's2'],
+      ['s3', 's4', 's5'],
+    ],
+  );
 });
 
 test('network values cannot escape base_dir', async (t) => {

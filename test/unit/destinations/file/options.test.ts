@@ -13,7 +13,7 @@ test('defaults', () => {
     max_open_files: 256,
     max_tracked_streams: 100_000,
     reorder_wait_ms: 20_000,
-    max_in_flight: 8,
+    max_in_flight: 16,
     dir_mode: '0755',
     file_mode: '0640',
   });
