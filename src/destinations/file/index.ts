@@ -63,8 +63,7 @@ export class FileDestination implements Destination {
     }
     const journal = journalPath(ctx.node.stateDir, ctx.id);
     const o = this._options;
-    const core = await acquireWriter(journal, ctx, o.fsync, o.max_open_files, this._hooks, o.max_tracked_streams);
-    core.setWindow(o.max_in_flight);
+    const core = await acquireWriter(journal, ctx, o.fsync, o.max_open_files, this._hooks, o.max_tracked_streams, o.max_in_flight);
     this._state = { kind: 'started', core, journal };
   }
 

@@ -220,7 +220,11 @@ export class WriterCore {
   private _cycleItems: readonly Pending[] = [];
   private readonly _handles: FileHandles;
   private _queue: Pending[] = [];
-  /** A cycle takes at most this many batches (see setWindow). */
+  /**
+   * A cycle takes at most this many batches: half of the destination's max_in_flight (set by
+   * adopt), so that the sources fill the other half of the router's window while it writes. A
+   * cycle that takes every queued batch leaves them no room until it ends, then the next is small.
+   */
   private _cycleBatches = Number.POSITIVE_INFINITY;
   private _running: Promise<void> | undefined = undefined;
   private _seq: number;
@@ -294,20 +298,12 @@ export class WriterCore {
     }
   }
 
-  /** A (re)started instance takes over telemetry and the bounds. */
-  adopt(ctx: ComponentContext, fsync: boolean, maxOpen: number, maxStreams: number = MAX_TRACKED_STREAMS): void {
+  /** A (re)started instance takes over telemetry and the bounds (maxInFlight: its router window, see _cycleBatches). */
+  adopt(ctx: ComponentContext, fsync: boolean, maxOpen: number, maxStreams: number = MAX_TRACKED_STREAMS, maxInFlight = Number.POSITIVE_INFINITY): void {
     this._ctx = ctx;
     this._fsync = fsync;
     this._maxStreams = maxStreams;
     this._handles.maxOpen = maxOpen;
-  }
-
-  /**
-   * The router lets `maxInFlight` batches of a destination be outstanding at once. A cycle takes
-   * at most half of them, so that the sources fill the other half while it writes: a cycle that
-   * takes every queued batch leaves them no room until it ends, then the next cycle is small.
-   */
-  setWindow(maxInFlight: number): void {
     this._cycleBatches = Math.max(1, Math.ceil(maxInFlight / 2));
   }
 
@@ -1043,6 +1039,7 @@ export async function acquireWriter(
   maxOpen: number,
   hooks: WriterHooks = {},
   maxStreams: number = MAX_TRACKED_STREAMS,
+  maxInFlight = Number.POSITIVE_INFINITY,
 ): Promise<WriterCore> {
   for (;;) {
     const closing = CLOSING.get(file);
@@ -1062,7 +1059,7 @@ export async function acquireWriter(
     e.refs++;
     try {
       const core = await e.ready;
-      core.adopt(ctx, fsync, maxOpen, maxStreams);
+      core.adopt(ctx, fsync, maxOpen, maxStreams, maxInFlight);
       return core;
     } catch (err) {
       e.refs--;
