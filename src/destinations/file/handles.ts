@@ -9,7 +9,7 @@
 import { constants, statSync } from 'node:fs';
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import { syncDir } from './journal.js';
+import { syncDir, type FileMark } from './journal.js';
 
 export interface OpenFile {
   readonly path: string;
@@ -74,6 +74,18 @@ export class FileHandles {
       await fh.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * The mark of a path held open here, now (one stat; the recency order is left as it is), or
+   * undefined when it is not open here or no longer names the file held.
+   */
+  markOf(path: string): FileMark | undefined {
+    const cached = this._open.get(path);
+    if (cached === undefined) return undefined;
+    const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (now === undefined || idOf(now) !== cached.id) return undefined;
+    return { p: path, id: cached.id, size: Number(now.size) };
   }
 
   /** Forgets and closes one path (after an error left its handle in doubt). */

@@ -19,8 +19,10 @@
 //               ≤ SNAP_PART_BYTES a record
 //
 //   next: the COMMIT is also the BEGIN of cycle seq+1 (written when batches were already queued for
-//   it): its files at their sizes after are that cycle's files and sizes before. Under load a cycle
-//   then costs two syncs (data, COMMIT) instead of three. A cycle that writes to any other file (two
+//   it): its files are that cycle's files and sizes before: the files cycle seq wrote, at their sizes
+//   after, and the files of the batches queued for seq+1, at their sizes when the COMMIT is written
+//   (without next, files are cycle seq's at their sizes after). Under load a cycle then costs two
+//   syncs (data, COMMIT) instead of three. A cycle that writes to any other file (two
 //   paths naming one file count as one), or to a file whose size or identity changed, or follows a
 //   failed one, or syncs when the declaring COMMIT was not synced, writes its own BEGIN. A declared
 //   cycle that writes nothing (only duplicates) or fails is retired by an empty COMMIT, as is a

@@ -2,14 +2,15 @@
 // by per-stream high water mark (hw), rollback on error, recovery at open. No templates parsed
 // and no options read here: a FileRoute (compiled by index.ts) says where and how a batch goes.
 //
-//   submit() ─► _queue ─► cycle: take all queued (group commit)
+//   submit() ─► _queue ─► cycle: take what is queued, up to half of max_in_flight (group commit)
 //       1. plan: path per batch (per group of records for a syslog batch whose path uses
 //          macros: each record's own host, program, date…), dedupe against hw by each
 //          record's stream offset, open files                           (nothing written yet)
 //       2. BEGIN {files + sizes before}  → journal, fdatasync (skipped when the last COMMIT
 //          declared this cycle's files at these sizes: see next in journal.ts)
 //       3. append each file's lines (one write per file, O_DSYNC: durable when it returns)
-//       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync
+//       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync (with batches queued: also
+//          the next cycle's BEGIN, declaring their files too, see _nextFiles)
 //       5. resolve every write() of the cycle: delivered
 //   error in 2–4 → cut every file back to its size before (rollback) → retryable
 //   COMMIT written but its fdatasync failed → a restart may replay it, so the data stays and the
@@ -114,6 +115,8 @@ interface Pending {
   gapFrom: number | undefined;
   /** Fills holes: its records are written whatever the hw; the stream's holes become these. */
   fills: readonly number[] | undefined;
+  /** Its files, rendered once (see _render): for `batch` as it was then. */
+  rendered: { readonly batch: Batch; readonly targets: Target[] | LogshipError } | undefined;
 }
 
 /** Batches of one stream parked until the range before them arrives, ascending by offset. */
@@ -315,7 +318,7 @@ export class WriterCore {
   submit(route: FileRoute, batch: Batch, yieldSlot?: () => void): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       const key = streamKey(batch.pos.origin, batch.pos.stream);
-      const it: Pending = { route, batch, key, resolve, outcome: undefined, yieldSlot, skipsGap: false, gapFrom: undefined, fills: undefined };
+      const it: Pending = { route, batch, key, resolve, outcome: undefined, yieldSlot, skipsGap: false, gapFrom: undefined, fills: undefined, rendered: undefined };
       if (this._mustWait(it)) {
         this._park(it);
         return;
@@ -352,6 +355,17 @@ export class WriterCore {
     await this._journal.close().catch(() => undefined);
   }
 
+  /** How many queued batches the next cycle takes (at least one when any is queued). */
+  private _nextCount(): number {
+    let n = 0;
+    let bytes = 0;
+    while (n < this._queue.length && n < this._cycleBatches && (n === 0 || bytes + this._queue[n]!.batch.data.length <= MAX_CYCLE_BYTES)) {
+      bytes += this._queue[n]!.batch.data.length;
+      n++;
+    }
+    return n;
+  }
+
   private _kick(): void {
     if (this._running !== undefined) return;
     this._running = this._loop().finally(() => {
@@ -366,13 +380,7 @@ export class WriterCore {
     // Let writes submitted in the same tick join the first cycle (group commit).
     await Promise.resolve();
     while (this._queue.length > 0) {
-      let n = 0;
-      let bytes = 0;
-      while (n < this._queue.length && n < this._cycleBatches && (n === 0 || bytes + this._queue[n]!.batch.data.length <= MAX_CYCLE_BYTES)) {
-        bytes += this._queue[n]!.batch.data.length;
-        n++;
-      }
-      const items = this._queue.splice(0, n);
+      const items = this._queue.splice(0, this._nextCount());
       this._cycleItems = items;
       const declared = this._declared;
       try {
@@ -664,8 +672,13 @@ export class WriterCore {
       }
       const fields = this._fieldsFor(it);
       fieldsOf[i] = fields;
-      const rendered = this._targetsOf(it, fields);
-      if (rendered === undefined) continue;
+      const rendered = this._render(it, fields);
+      if (rendered instanceof LogshipError) {
+        // Unreachable with sanitized values and a checked template; never write outside base_dir.
+        this._ctx.telemetry.emit('file_dest_error', { err: rendered, stage: 'path' });
+        it.outcome = rejected(rendered);
+        continue;
+      }
       targets[i] = rendered;
       for (const tg of rendered) {
         const m = distinct.get(tg.abs);
@@ -886,8 +899,9 @@ export class WriterCore {
     const after = files.map((f): FileMark => ({ p: f.file.path, id: f.file.id, size: f.before + f.buf!.length }));
     // More is queued: this COMMIT is the next cycle's BEGIN too (when it writes to these files only).
     const next = this._queue.length > 0 && after.length > 0;
+    const declares = next ? this._nextFiles(after) : after;
     const committed = await this._journal.append(
-      next ? { t: 'commit', seq, files: after, streams, ms: now, next: 1 } : { t: 'commit', seq, files: after, streams, ms: now },
+      next ? { t: 'commit', seq, files: declares, streams, ms: now, next: 1 } : { t: 'commit', seq, files: after, streams, ms: now },
       sync,
     );
     if (committed.kind !== 'failed') {
@@ -913,7 +927,7 @@ export class WriterCore {
       this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'commit' });
       for (const it of live) it.outcome = retryable(e);
     } else {
-      if (next) this._declared = { seq: seq + 1, files: new Map(after.map((m) => [m.p, m])), synced: sync };
+      if (next) this._declared = { seq: seq + 1, files: new Map(declares.map((m) => [m.p, m])), synced: sync };
       for (const it of live) it.outcome = DELIVERED;
     }
     if (stats.lines > 0) this._ctx.telemetry.emit('file_dest_written', {}, stats.lines);
@@ -943,10 +957,12 @@ export class WriterCore {
   /**
    * Where a batch goes: one path for the whole batch (its shared metadata), or, for a syslog
    * batch with a path that uses macros, one path per distinct tuple of record fields, each with
-   * its records. Every value is sanitized before it joins a path. Undefined (and the item
-   * rejected) if a path would leave base_dir.
+   * its records. Every value is sanitized before it joins a path; an error if one would leave
+   * base_dir. Rendered once per batch: the COMMIT before its cycle may have needed its files
+   * already (_nextFiles); a batch replaced since (_fillHoles) is rendered again.
    */
-  private _targetsOf(it: Pending, fields: RecordFields | undefined): Target[] | undefined {
+  private _render(it: Pending, fields: RecordFields | undefined): Target[] | LogshipError {
+    if (it.rendered !== undefined && it.rendered.batch === it.batch) return it.rendered.targets;
     const route = it.route;
     let rels: string[];
     let groups: (readonly number[] | null)[];
@@ -958,19 +974,43 @@ export class WriterCore {
       rels = [renderTemplate(route.path, it.batch.meta, sanitizePathComponent)];
       groups = [null];
     }
-    const out: Target[] = [];
+    let targets: Target[] | LogshipError = [];
     for (let k = 0; k < rels.length; k++) {
       const abs = confinePath(route.baseDir, rels[k]!);
       if (abs === undefined) {
-        // Unreachable with sanitized values and a checked template; never write outside base_dir.
-        const e = new LogshipError('LS_INTERNAL', `file destination: path "${rels[k]!}" is not inside base_dir ${route.baseDir}`);
-        this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'path' });
-        it.outcome = rejected(e);
-        return undefined;
+        targets = new LogshipError('LS_INTERNAL', `file destination: path "${rels[k]!}" is not inside base_dir ${route.baseDir}`);
+        break;
       }
-      out.push({ abs, records: groups[k]! });
+      targets.push({ abs, records: groups[k]! });
     }
-    return out;
+    it.rendered = { batch: it.batch, targets };
+    return targets;
+  }
+
+  /**
+   * The files the COMMIT being written declares as the next cycle's (next in journal.ts): this
+   * cycle's files at their sizes after, and the files of the batches the next cycle will take at
+   * their sizes now (one stat each: exact, as a BEGIN written now would say). With 50 senders to
+   * 50 files, consecutive cycles rarely write the same files; without them the next cycle would
+   * need a BEGIN of its own (one more journal sync per cycle). Only this cycle's files when one
+   * of the others is not open here (a new file: its cycle creates it) or no longer names the file
+   * held: that cycle writes its own BEGIN anyway.
+   */
+  private _nextFiles(after: FileMark[]): FileMark[] {
+    const marks = new Map(after.map((m) => [m.p, m]));
+    const n = this._nextCount();
+    for (let i = 0; i < n; i++) {
+      const it = this._queue[i]!;
+      const targets = this._render(it, this._fieldsFor(it));
+      if (targets instanceof LogshipError) return after;
+      for (const tg of targets) {
+        if (marks.has(tg.abs)) continue;
+        const m = this._handles.markOf(tg.abs);
+        if (m === undefined) return after;
+        marks.set(tg.abs, m);
+      }
+    }
+    return marks.size === after.length ? after : [...marks.values()];
   }
 
   /**

@@ -19,6 +19,7 @@ import {
   lines,
   meta,
   read,
+  retryableWith,
   start,
   startFaulty,
   type Env,
@@ -184,6 +185,103 @@ for (const change of ['size', 'identity'] as const) {
     }
   });
 }
+
+test('perf S4: a COMMIT declares the files of the batches queued for the next cycle too, at their sizes now: that cycle writes no BEGIN, and a restart during it cuts them back', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const c = lines('c', 0, 2);
+  const d = lines('d', 0, 4);
+  const opts = { path: '${host}/app.log' };
+  const eio = (what: string) => Object.assign(new Error(`injected ${what} failure`), { code: 'EIO' });
+  const trace: string[] = [];
+  const queued: Promise<Outcome>[] = [];
+  let cycles = 0;
+  let commits = 0;
+  const first = await startFaulty(
+    t,
+    e,
+    {
+      // Cycle 2 writes web-1 only; d, for web-2, is queued while it runs.
+      afterData: async () => {
+        if (++cycles === 2) queued.push(first.dest.write(batch(d, b.length, meta('web-2'), 's2')));
+      },
+      fault: (step, what) => {
+        if (step === 'journal-write') {
+          trace.push(what);
+          if (what === 'commit' && ++commits === 3) throw eio('COMMIT write'); // cycle 3 never commits…
+        }
+        if (step === 'journal-sync') trace[trace.length - 1] += '+sync';
+        if (step === 'truncate') throw eio('truncate'); // …and the process dies before it is cut back
+      },
+    },
+    opts,
+  );
+  const [oa, ob] = await Promise.all([first.dest.write(batch(a, 0, meta('web-1'), 's1')), first.dest.write(batch(b, 0, meta('web-2'), 's2'))]);
+  delivered(oa);
+  delivered(ob);
+  delivered(await first.dest.write(batch(c, a.length, meta('web-1'), 's1')));
+  retryableWith(await queued[0]!, 'LS_FILE_WRITE');
+  // Cycle 1: BEGIN; cycle 2: BEGIN (nothing was queued during cycle 1), its COMMIT declares cycle 3,
+  // which writes web-2 only, a file cycle 2 did not write: no BEGIN of its own.
+  assert.deepEqual(trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'commit']);
+  const web1 = join(e.base, 'web-1/app.log');
+  const web2 = join(e.base, 'web-2/app.log');
+  const declaring = journalRecords(await journalOf(e)).filter((r) => r.t === 'commit')[1]!;
+  assert.ok(declaring.t === 'commit' && declaring.next === 1);
+  assert.deepEqual(
+    declaring.files.map((f) => [f.p, f.size]),
+    [
+      [web1, a.length + c.length],
+      [web2, b.length],
+    ],
+  );
+  assert.equal(await read(web2), b + d, 'the rollback failed: the uncommitted lines are still there');
+  await first.dest.close();
+
+  const second = await start(t, e, opts);
+  assert.equal(second.counter('recoveries'), 1);
+  assert.equal(await read(web2), b, 'cut back to the size the COMMIT declared');
+  assert.equal(await read(web1), a + c);
+  delivered(await second.dest.write(batch(d, b.length, meta('web-2'), 's2')));
+  assert.equal(await read(web2), b + d);
+});
+
+test('perf S4: a declared file the declaring cycle did not write, appended to by another writer before the declared cycle, gets a BEGIN of that cycle', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const c = lines('c', 0, 2);
+  const d = lines('d', 0, 2);
+  const web2 = join(e.base, 'web-2/app.log');
+  const trace: string[] = [];
+  const queued: Promise<Outcome>[] = [];
+  let cycles = 0;
+  let commits = 0;
+  const { dest } = await startFaulty(
+    t,
+    e,
+    {
+      afterData: async () => {
+        if (++cycles === 2) queued.push(dest.write(batch(d, b.length, meta('web-2'), 's2')));
+      },
+      fault: async (step, what) => {
+        if (step === 'journal-write') {
+          trace.push(what);
+          // Cycle 2's COMMIT has declared web-2 at its size; an operator appends before cycle 3.
+          if (what === 'commit' && ++commits === 2) await appendFile(web2, 'an operator\n');
+        }
+        if (step === 'journal-sync') trace[trace.length - 1] += '+sync';
+      },
+    },
+    { path: '${host}/app.log' },
+  );
+  await Promise.all([dest.write(batch(a, 0, meta('web-1'), 's1')), dest.write(batch(b, 0, meta('web-2'), 's2'))]).then((os) => os.forEach(delivered));
+  delivered(await dest.write(batch(c, a.length, meta('web-1'), 's1')));
+  delivered(await queued[0]!);
+  assert.deepEqual(trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'begin+sync', 'commit+sync']);
+  assert.equal(await read(web2), b + 'an operator\n' + d);
+});
 
 test('journal: a compaction between the declaring COMMIT and its cycle drops the declaration: the cycle writes its own BEGIN', async (t) => {
   const e = await env(t);
