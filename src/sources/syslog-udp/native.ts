@@ -19,6 +19,8 @@ export interface Binding {
   port(handle: object): number;
   address(handle: object, slot: number): string;
   close(handle: object): void;
+  /** [calls into onReady with datagrams, current pause in µs, the pause's cap in µs (0: no coalescing), halvings of the pause] */
+  stats(handle: object): [number, number, number, number];
 }
 
 let loaded: Binding | Error | undefined;
@@ -99,6 +101,15 @@ export class NativeUdpReceiver {
       this._lastAddress = this._b.address(this._handle, i);
     }
     return this._lastAddress;
+  }
+
+  /**
+   * Calls with datagrams so far; the coalescing pause now, its cap in µs (cap 0: the socket is
+   * polled again as soon as it is drained) and how often it was halved (see native/udp_recv.c).
+   */
+  get stats(): { calls: number; pauseUs: number; capUs: number; shrinks: number } {
+    const [calls, pauseUs, capUs, shrinks] = this._b.stats(this._handle);
+    return { calls, pauseUs, capUs, shrinks };
   }
 
   /** Idempotent: the handle is dead after the first (port and address throw EBADF). */

@@ -14,7 +14,8 @@ export const syslogUdpOptions = z
       .max(2 ** 31 - 1)
       .optional()
       .describe(
-        "Socket receive buffer (SO_RCVBUF) in bytes, to absorb bursts; the kernel caps it at net.core.rmem_max. Default: the system's.",
+        "Socket receive buffer (SO_RCVBUF) in bytes, to absorb bursts; the kernel caps it at net.core.rmem_max. Default: the system's. " +
+          'A larger buffer also lets the receiver wait longer between reads under a steady sender (up to 1 ms at 4 MiB), and so read more datagrams per wakeup for less CPU.',
       ),
     max_buffered_bytes: z
       .number()

@@ -1,9 +1,14 @@
 // The native UDP receiver's lifecycle (src/sources/syslog-udp/native.ts over native/udp_recv.c):
 // a closed handle is dead (no use of freed memory), a receiver closed from inside its own callback
-// delivers nothing more and frees its port. Datagrams go over 127.0.0.1.
+// delivers nothing more and frees its port; and its coalescing: a steady sender is read in rounds,
+// not a datagram per wakeup, the pause is capped by the receive buffer and halves when the queue
+// fills. Datagrams go over 127.0.0.1; senders that must not share the receiver's event loop run on
+// a worker thread.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { NativeUdpReceiver, udpBinding } from '../../../src/sources/syslog-udp/native.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 
@@ -65,4 +70,119 @@ test('closed from inside its callback: no more calls, and the port is free again
   const again = new NativeUdpReceiver(b, '127.0.0.1', port, undefined, { datagrams: () => undefined, error: () => undefined });
   assert.equal(again.port, port);
   again.close();
+});
+
+/** net.core.rmem_max: SO_RCVBUF asks are capped there (the kernel then doubles what it grants). */
+const rmemMax = (): number => Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim());
+
+/** The coalescing cap the receiver should compute for a SO_RCVBUF ask (see native/udp_recv.c). */
+function expectedCap(ask: number): number {
+  const cap = Math.min(1000, Math.floor((1000 * 2 * Math.min(ask, rmemMax())) / (8 * 1024 * 1024)));
+  return cap < 16 ? 0 : cap;
+}
+
+/**
+ * A sender on a worker thread (the receiver's event loop stays free): after `go` (when given)
+ * becomes 1, `count` datagrams of `size` bytes to `port`, one every `gapUs` µs (0: as fast as it
+ * goes); `done` becomes 1 once all are sent.
+ */
+function workerSender(t: TestContext, o: { port: number; count: number; size: number; gapUs: number; go?: Int32Array; done: Int32Array }): Promise<void> {
+  const code = `
+    const { workerData: w } = require('node:worker_threads');
+    const s = require('node:dgram').createSocket('udp4');
+    const pace = new Int32Array(new SharedArrayBuffer(4));
+    if (w.go) Atomics.wait(w.go, 0, 0, 10000);
+    const msg = Buffer.alloc(w.size, 120);
+    let left = w.count;
+    const finish = () => { Atomics.store(w.done, 0, 1); Atomics.notify(w.done, 0); s.close(); };
+    for (let i = 0; i < w.count; i++) {
+      s.send(msg, w.port, '127.0.0.1', () => { if (--left === 0) finish(); });
+      if (w.gapUs > 0) Atomics.wait(pace, 0, 0, w.gapUs / 1000);
+    }
+  `;
+  const worker = new Worker(code, { eval: true, workerData: o });
+  t.after(() => worker.terminate());
+  return new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('exit', () => resolve());
+  });
+}
+
+test('coalescing: a steady sender is read a round at a time, not a datagram per wakeup; the pause grows to its cap; nothing is lost', async (t) => {
+  const b = binding();
+  const ask = 4 * 1024 * 1024;
+  const cap = expectedCap(ask);
+  assert.ok(cap >= 500, `needs net.core.rmem_max of 2 MiB or more for a cap of 500 µs or more (have ${rmemMax()}: cap ${cap})`);
+  let got = 0;
+  let first = 0;
+  let last = 0;
+  const r = new NativeUdpReceiver(b, '127.0.0.1', 0, ask, {
+    datagrams: (_r, n) => {
+      got += n;
+      last = performance.now();
+      if (first === 0) first = last;
+    },
+    error: () => undefined,
+  });
+  t.after(() => r.close());
+  assert.equal(r.stats.capUs, cap);
+  // 3000 datagrams from a steady sender: polled again as soon as drained, the receiver wakes for
+  // every one or few of them (it reads one in a few µs): here, over 700 calls.
+  const count = 3000;
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  await workerSender(t, { port: r.port, count, size: 200, gapUs: 100, done });
+  await waitFor('every datagram', () => got === count, 10_000);
+  const st = r.stats;
+  assert.equal(st.pauseUs, cap, 'an idle queue at each pause end doubles the pause up to its cap');
+  // A call per round of up to SLOTS datagrams, about one round a pause, a few while the pause grows.
+  const bound = Math.ceil(count / b.SLOTS) + Math.ceil((1.5 * (last - first) * 1000) / cap) + 10;
+  assert.ok(st.calls <= bound, `${st.calls} calls for ${count} datagrams in ${Math.round(last - first)} ms (bound ${bound})`);
+});
+
+test('coalescing: the pause is capped in proportion to the receive buffer, and off for a small one', async (t) => {
+  const b = binding();
+  for (const ask of [100_000, 60_000]) {
+    const cap = expectedCap(ask);
+    let got = 0;
+    const r = new NativeUdpReceiver(b, '127.0.0.1', 0, ask, { datagrams: (_r, n) => (got += n), error: () => undefined });
+    t.after(() => r.close());
+    assert.equal(r.stats.capUs, cap, `SO_RCVBUF ask ${ask}`);
+    const s = await sender(t);
+    for (let i = 0; i < 20; i++) await send(s, r.port, `d${i}`);
+    await waitFor(`the datagrams (ask ${ask})`, () => got === 20, 5000);
+    assert.ok(r.stats.pauseUs <= cap);
+  }
+  assert.equal(expectedCap(60_000), 0, 'a buffer under 16 µs of cap: no coalescing');
+});
+
+test('coalescing: a queue found over a quarter full when a pause ends halves the pause; the burst is read whole', async (t) => {
+  const b = binding();
+  const ask = 4 * 1024 * 1024;
+  assert.ok(expectedCap(ask) >= 500, `needs net.core.rmem_max of 2 MiB or more (have ${rmemMax()})`);
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const burst = 2500; // of 300 bytes: over 3 MB of queue as the kernel counts it, over a quarter of 8 MiB
+  let got = 0;
+  let blocked = false;
+  const r = new NativeUdpReceiver(b, '127.0.0.1', 0, ask, {
+    datagrams: (_r, n) => {
+      got += n;
+      if (blocked) return;
+      blocked = true;
+      // The first datagram's call holds the event loop while the burst arrives; the pause that
+      // follows this call ends on a queue of the whole burst.
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      const deadline = Date.now() + 10_000;
+      while (Atomics.load(done, 0) === 0 && Date.now() < deadline) Atomics.wait(done, 0, 0, 10);
+    },
+    error: () => undefined,
+  });
+  t.after(() => r.close());
+  const sent = workerSender(t, { port: r.port, count: burst, size: 300, gapUs: 0, go, done });
+  const s = await sender(t);
+  await send(s, r.port, 'first');
+  await sent;
+  await waitFor('the whole burst', () => got === burst + 1, 10_000);
+  assert.ok(r.stats.shrinks >= 1, JSON.stringify(r.stats));
 });
