@@ -19,11 +19,12 @@
 //   LOGSHIP_KEEP_TMP=1 keeps the directories (test/helpers/tmp.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { checkSequences, formatReport, isExactlyOnce, isOnceInAnyOrder, outputBytes, type SequenceReport } from '../helpers/checker.js';
+import { parseSegmentName } from '../../src/spool/format.js';
 import { BIN, freePort, REPO } from '../helpers/logship.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { fileIds, SeqWriter } from './writer.js';
@@ -444,6 +445,26 @@ export class RssSampler {
 /** Bytes of the files under a directory (recursive; 0 when it does not exist). */
 export async function dirBytes(dir: string): Promise<number> {
   return outputBytes(dir);
+}
+
+/** Bytes of a spool's segment files, what its max_bytes caps (not its cursor.json); 0 when it does not exist. */
+export async function segmentBytes(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const n of names) {
+    if (parseSegmentName(n) === undefined) continue;
+    try {
+      total += (await stat(join(dir, n))).size;
+    } catch {
+      // deleted in between (delivered)
+    }
+  }
+  return total;
 }
 
 /** Sum of the acknowledged offsets in the client's checkpoint files (what the file source may forget). */

@@ -12,13 +12,13 @@ import {
   announce,
   checkpointBytes,
   createCluster,
-  dirBytes,
   expectExactlyOnce,
   faultSettings,
   mb,
   note,
   clusterProblems,
   scenarioTimeoutMs,
+  segmentBytes,
   settle,
   verdict,
 } from './harness.js';
@@ -49,7 +49,7 @@ test('spool full, when_full: block, server down: the client is held (checkpoints
     60_000,
     0,
   );
-  const spooled = await dirBytes(spool);
+  const spooled = await segmentBytes(spool);
   note(t, `held: client acked ${mb(held)} of ${mb(w.totalBytes)} written; relay spool ${mb(spooled)} (cap ${mb(MAX_BYTES)}); spool_full_blocking events: ${relay.events('spool_full_blocking').length}`);
   assert.ok(held < w.totalBytes / 2, `the client was not held back: ${mb(held)} of ${mb(w.totalBytes)} acknowledged with the server down`);
   assert.ok(spooled <= MAX_BYTES, `spool holds ${spooled} bytes, more than max_bytes ${MAX_BYTES}`);
@@ -70,7 +70,7 @@ test('spool full, when_full: drop-oldest, server down: exactly the counted drops
   await w.finished();
   // Never held: the relay acknowledges everything (and drops its oldest to make room).
   await waitFor("the client's checkpoints to reach the end of its files", async () => (await checkpointBytes(c.client.stateDir)) >= w.totalBytes, 60_000, 200);
-  const spooled = await dirBytes(spool);
+  const spooled = await segmentBytes(spool);
   assert.ok(spooled <= MAX_BYTES, `spool holds ${spooled} bytes, more than max_bytes ${MAX_BYTES}`);
   await c.server.start();
   // How many arrive is what the relay says it did not drop: wait until the output stops growing.
