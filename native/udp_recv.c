@@ -62,8 +62,9 @@ typedef struct {
   int closing;
   /** Handles still to be closed before the receiver is freed (poll, and timer when coalescing). */
   int handles;
-  /** Coalescing (see the header): the timerfd and its poll; cap_us 0 = off. */
+  /** Coalescing (see the header): the timerfd and its poll (open: timer_open); cap_us 0 = off. */
   uv_poll_t timer;
+  int timer_open;
   int tfd;
   uint32_t pause_us;
   uint32_t cap_us;
@@ -166,6 +167,12 @@ static void pause_reading(receiver *r) {
 static void on_timer(uv_poll_t *handle, int status, int events) {
   receiver *r = (receiver *)handle->data;
   if (r->closing) return;
+  if (status < 0) {
+    // libuv stopped the timer's poll: no more pauses (the handle stays open until close).
+    r->cap_us = 0;
+    uv_poll_start(&r->poll, UV_READABLE, on_poll);
+    return;
+  }
   uint64_t expirations;
   while (read(r->tfd, &expirations, sizeof expirations) < 0 && errno == EINTR) {
   }
@@ -238,7 +245,7 @@ static void do_close(receiver *r) {
   // binds it again at once). Nothing runs between this and uv_close that could reuse the fd number.
   close(r->fd);
   uv_close((uv_handle_t *)&r->poll, on_closed);
-  if (r->cap_us > 0) {
+  if (r->timer_open) {
     uv_poll_stop(&r->timer);
     close(r->tfd);
     uv_close((uv_handle_t *)&r->timer, on_closed);
@@ -282,11 +289,8 @@ static void setup_coalescing(receiver *r, uv_loop_t *loop) {
   }
   r->timer.data = r;
   r->handles = 2;
-  if (uv_poll_start(&r->timer, UV_READABLE, on_timer) != 0) {
-    close(r->tfd);
-    uv_close((uv_handle_t *)&r->timer, on_closed);
-    return;
-  }
+  r->timer_open = 1;
+  if (uv_poll_start(&r->timer, UV_READABLE, on_timer) != 0) return; // closed with the receiver; no pauses
   r->cap_us = (uint32_t)cap;
   r->pause_us = PAUSE_MIN_US;
 }

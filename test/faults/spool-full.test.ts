@@ -72,6 +72,7 @@ test('spool full, when_full: drop-oldest, server down: exactly the counted drops
   await waitFor("the client's checkpoints to reach the end of its files", async () => (await checkpointBytes(c.client.stateDir)) >= w.totalBytes, 60_000, 200);
   const spooled = await segmentBytes(spool);
   assert.ok(spooled <= MAX_BYTES, `spool holds ${spooled} bytes, more than max_bytes ${MAX_BYTES}`);
+  assert.ok(spooled > MAX_BYTES / 2, `spool holds ${spooled} bytes: the cap was not reached (or ${spool} is not the spool)`);
   await c.server.start();
   // How many arrive is what the relay says it did not drop: wait until the output stops growing.
   const st = await settle(c.out, w.totalBytes, 5_000, 0);

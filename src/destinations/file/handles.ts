@@ -78,12 +78,18 @@ export class FileHandles {
 
   /**
    * The mark of a path held open here, now (one stat; the recency order is left as it is), or
-   * undefined when it is not open here or no longer names the file held.
+   * undefined when it is not open here, no longer names the file held, or cannot be statted (a
+   * directory on the way replaced by a file: ENOTDIR; EACCES, ELOOP…). Never throws.
    */
   markOf(path: string): FileMark | undefined {
     const cached = this._open.get(path);
     if (cached === undefined) return undefined;
-    const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+    let now;
+    try {
+      now = statSync(path, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
     if (now === undefined || idOf(now) !== cached.id) return undefined;
     return { p: path, id: cached.id, size: Number(now.size) };
   }

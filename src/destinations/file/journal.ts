@@ -27,7 +27,10 @@
 //   failed one, or syncs when the declaring COMMIT was not synced, writes its own BEGIN. A declared
 //   cycle that writes nothing (only duplicates) or fails is retired by an empty COMMIT, as is a
 //   failed cycle once rolled back: no cycle stays pending while the writer waits for work, so a
-//   restart never cuts what another writer appended to those files since.
+//   restart never cuts what another writer appended to those files since. What another writer
+//   appends to a declared file while cycle seq+1 runs (one it writes, or one it ends up not
+//   writing: its batch was a duplicate or failed) is cut by a restart in that window, as it would
+//   be after a BEGIN.
 //
 // Replay: SNAP resets the state, its MARKS add to it, BEGIN (or a COMMIT with next) makes a cycle
 // pending, COMMIT applies the hw and clears the pending cycle. A later BEGIN supersedes a pending

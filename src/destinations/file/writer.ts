@@ -993,24 +993,30 @@ export class WriterCore {
    * their sizes now (one stat each: exact, as a BEGIN written now would say). With 50 senders to
    * 50 files, consecutive cycles rarely write the same files; without them the next cycle would
    * need a BEGIN of its own (one more journal sync per cycle). Only this cycle's files when one
-   * of the others is not open here (a new file: its cycle creates it) or no longer names the file
-   * held: that cycle writes its own BEGIN anyway.
+   * of the others is not open here (a new file: its cycle creates it), no longer names the file
+   * held or cannot be statted: that cycle writes its own BEGIN anyway. Never throws: it runs
+   * between a cycle's data and its COMMIT, where a throw would leave written lines uncommitted
+   * and not cut back (written again when resent).
    */
   private _nextFiles(after: FileMark[]): FileMark[] {
-    const marks = new Map(after.map((m) => [m.p, m]));
-    const n = this._nextCount();
-    for (let i = 0; i < n; i++) {
-      const it = this._queue[i]!;
-      const targets = this._render(it, this._fieldsFor(it));
-      if (targets instanceof LogshipError) return after;
-      for (const tg of targets) {
-        if (marks.has(tg.abs)) continue;
-        const m = this._handles.markOf(tg.abs);
-        if (m === undefined) return after;
-        marks.set(tg.abs, m);
+    try {
+      const marks = new Map(after.map((m) => [m.p, m]));
+      const n = this._nextCount();
+      for (let i = 0; i < n; i++) {
+        const it = this._queue[i]!;
+        const targets = this._render(it, this._fieldsFor(it));
+        if (targets instanceof LogshipError) return after;
+        for (const tg of targets) {
+          if (marks.has(tg.abs)) continue;
+          const m = this._handles.markOf(tg.abs);
+          if (m === undefined) return after;
+          marks.set(tg.abs, m);
+        }
       }
+      return marks.size === after.length ? after : [...marks.values()];
+    } catch {
+      return after; // a bug in rendering a path: the next cycle renders it again, and reports it
     }
-    return marks.size === after.length ? after : [...marks.values()];
   }
 
   /**

@@ -4,7 +4,7 @@
 // write failing while another's is still in flight. The journal's records are traced through the
 // writer's fault seam; fs calls are observed on node's FileHandle (test/helpers/fh-spy.ts).
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rename, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Outcome } from '../../../src/core/outcome.js';
@@ -281,6 +281,35 @@ test('perf S4: a declared file the declaring cycle did not write, appended to by
   delivered(await queued[0]!);
   assert.deepEqual(trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'begin+sync', 'commit+sync']);
   assert.equal(await read(web2), b + 'an operator\n' + d);
+});
+
+test('perf S4: a queued file that cannot be statted when the COMMIT declares the next cycle (its directory became a file) leaves it to that cycle: the written lines are committed once', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const c = lines('c', 0, 2);
+  const d = lines('d', 0, 2);
+  const queued: Promise<Outcome>[] = [];
+  let cycles = 0;
+  const { dest } = await startFaulty(
+    t,
+    e,
+    {
+      afterData: async () => {
+        if (++cycles !== 2) return;
+        // web-2/app.log is open here (cycle 1 wrote it); its directory is replaced by a file.
+        await rm(join(e.base, 'web-2'), { recursive: true });
+        await writeFile(join(e.base, 'web-2'), 'not a directory\n');
+        queued.push(dest.write(batch(d, b.length, meta('web-2'), 's2')));
+      },
+    },
+    { path: '${host}/app.log' },
+  );
+  await Promise.all([dest.write(batch(a, 0, meta('web-1'), 's1')), dest.write(batch(b, 0, meta('web-2'), 's2'))]).then((os) => os.forEach(delivered));
+  delivered(await dest.write(batch(c, a.length, meta('web-1'), 's1')));
+  retryableWith(await queued[0]!, 'LS_FILE_WRITE'); // web-2/app.log cannot be opened now
+  delivered(await dest.write(batch(c, a.length, meta('web-1'), 's1'))); // a resend of c: a duplicate
+  assert.equal(await read(join(e.base, 'web-1/app.log')), a + c);
 });
 
 test('journal: a compaction between the declaring COMMIT and its cycle drops the declaration: the cycle writes its own BEGIN', async (t) => {
