@@ -360,6 +360,11 @@ export function markdown(doc: ReportDoc): string {
       L.push('');
       for (const t of targets) L.push(`- ${t}`);
       L.push('');
+      const a = sr.scenario.analysis;
+      if (a !== undefined && targets.some((t) => t.endsWith(': MISSED'))) {
+        L.push(`Missed: the profile, the causes found and the changes measured are in [\`${a}\`](../${a}).`);
+        L.push('');
+      }
     }
   }
   L.push('## Every run');

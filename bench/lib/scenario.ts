@@ -117,6 +117,10 @@ const scenarioSchema = z
       .strict()
       .default({})
       .describe('Issue 5\'s targets, marked in the report.'),
+    analysis: z
+      .string()
+      .optional()
+      .describe('Where a missed target is analysed (profile, causes, what was measured): a path from the repository root, linked under the targets when one is missed.'),
   })
   .strict();
 
