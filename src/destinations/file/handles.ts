@@ -53,15 +53,13 @@ export class FileHandles {
   async get(path: string, modes: FileModes): Promise<{ file: OpenFile; size: number }> {
     const cached = this._open.get(path);
     if (cached !== undefined) {
-      // Synchronous on purpose: a stat of a local path takes microseconds, while the promise API
-      // costs a thread-pool round trip per file per write cycle (50 files: 50 of them).
-      const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+      const size = heldSize(path, cached);
       this._open.delete(path);
-      if (now !== undefined && idOf(now) === cached.id) {
+      if (size !== undefined) {
         this._open.set(path, cached);
-        return { file: cached, size: Number(now.size) };
+        return { file: cached, size };
       }
-      // Moved or deleted under us (rotation): what we hold is no longer this path.
+      // Moved or deleted under us (rotation), or not statable now: what we hold may no longer be this path.
       await cached.fh.close().catch(() => undefined);
     }
     const fh = await openAppend(path, modes);
@@ -84,14 +82,8 @@ export class FileHandles {
   markOf(path: string): FileMark | undefined {
     const cached = this._open.get(path);
     if (cached === undefined) return undefined;
-    let now;
-    try {
-      now = statSync(path, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      return undefined;
-    }
-    if (now === undefined || idOf(now) !== cached.id) return undefined;
-    return { p: path, id: cached.id, size: Number(now.size) };
+    const size = heldSize(path, cached);
+    return size === undefined ? undefined : { p: path, id: cached.id, size };
   }
 
   /** Forgets and closes one path (after an error left its handle in doubt). */
@@ -115,6 +107,21 @@ export class FileHandles {
     const all = [...this._open.values()];
     this._open.clear();
     await Promise.all(all.map((f) => f.fh.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * The size of the file `f` holds when `path` still names it, else undefined (moved, deleted, or
+ * not statable: ENOTDIR, EACCES, ELOOP…). Never throws. Synchronous on purpose: a stat of a local
+ * path takes microseconds, while the promise API costs a thread-pool round trip per file per write
+ * cycle (50 files: 50 of them).
+ */
+function heldSize(path: string, f: OpenFile): number | undefined {
+  try {
+    const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return now !== undefined && idOf(now) === f.id ? Number(now.size) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
