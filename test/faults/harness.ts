@@ -19,7 +19,7 @@
 //   LOGSHIP_KEEP_TMP=1 keeps the directories (test/helpers/tmp.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -449,22 +449,7 @@ export async function dirBytes(dir: string): Promise<number> {
 
 /** Bytes of a spool's segment files, what its max_bytes caps (not its cursor.json); 0 when it does not exist. */
 export async function segmentBytes(dir: string): Promise<number> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return 0;
-  }
-  let total = 0;
-  for (const n of names) {
-    if (parseSegmentName(n) === undefined) continue;
-    try {
-      total += (await stat(join(dir, n))).size;
-    } catch {
-      // deleted in between (delivered)
-    }
-  }
-  return total;
+  return outputBytes(dir, (name) => parseSegmentName(name) !== undefined);
 }
 
 /** Sum of the acknowledged offsets in the client's checkpoint files (what the file source may forget). */

@@ -14,7 +14,7 @@
 //   first copy of seq < prevMax   → out of order (count, and the first few places)
 
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 
 /** Inclusive range of sequence numbers. */
 export interface SeqRange {
@@ -87,10 +87,14 @@ async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Total bytes of the regular files under `dir` (0 when it does not exist): a cheap progress probe. */
-export async function outputBytes(dir: string): Promise<number> {
+/**
+ * Total bytes of the regular files under `dir` (0 when it does not exist): a cheap progress probe.
+ * `keep`: only the files whose name (not path) it accepts.
+ */
+export async function outputBytes(dir: string, keep?: (name: string) => boolean): Promise<number> {
   let total = 0;
   for (const f of await listFiles(dir)) {
+    if (keep !== undefined && !keep(basename(f))) continue;
     try {
       total += (await stat(f)).size;
     } catch {

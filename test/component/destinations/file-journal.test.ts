@@ -186,47 +186,54 @@ for (const change of ['size', 'identity'] as const) {
   });
 }
 
-test('perf S4: a COMMIT declares the files of the batches queued for the next cycle too, at their sizes now: that cycle writes no BEGIN, and a restart during it cuts them back', async (t) => {
-  const e = await env(t);
-  const a = lines('a', 0, 3);
-  const b = lines('b', 0, 2);
-  const c = lines('c', 0, 2);
-  const d = lines('d', 0, 4);
-  const opts = { path: '${host}/app.log' };
-  const eio = (what: string) => Object.assign(new Error(`injected ${what} failure`), { code: 'EIO' });
-  const trace: string[] = [];
-  const queued: Promise<Outcome>[] = [];
+/**
+ * S4's case of the declaration: cycle 1 writes a to web-1 and b to web-2 (both files open from then
+ * on); cycle 2 writes c to web-1, and after its data (`duringCycle2` first) d for web-2 is queued,
+ * so cycle 2's COMMIT declares cycle 3, d's, which writes a file cycle 2 did not. `fault` sees each
+ * fs step after the trace has recorded it. Returns once c is delivered; `queued` is d's outcome.
+ */
+async function declaringOtherFile(t: TestContext, e: Env, o: { duringCycle2?: () => Promise<void>; fault?: NonNullable<Hooks['fault']> } = {}) {
+  const l = { a: lines('a', 0, 3), b: lines('b', 0, 2), c: lines('c', 0, 2), d: lines('d', 0, 4) };
+  const tr = tracer();
   let cycles = 0;
-  let commits = 0;
-  const first = await startFaulty(
+  let queued: Promise<Outcome> | undefined;
+  const started = await startFaulty(
     t,
     e,
     {
-      // Cycle 2 writes web-1 only; d, for web-2, is queued while it runs.
       afterData: async () => {
-        if (++cycles === 2) queued.push(first.dest.write(batch(d, b.length, meta('web-2'), 's2')));
+        if (++cycles !== 2) return;
+        await o.duringCycle2?.();
+        queued = started.dest.write(batch(l.d, l.b.length, meta('web-2'), 's2'));
       },
-      fault: (step, what) => {
-        if (step === 'journal-write') {
-          trace.push(what);
-          if (what === 'commit' && ++commits === 3) throw eio('COMMIT write'); // cycle 3 never commits…
-        }
-        if (step === 'journal-sync') trace[trace.length - 1] += '+sync';
-        if (step === 'truncate') throw eio('truncate'); // …and the process dies before it is cut back
+      fault: async (step, what) => {
+        await tr.fault(step, what);
+        await o.fault?.(step, what);
       },
     },
-    opts,
+    { path: '${host}/app.log' },
   );
-  const [oa, ob] = await Promise.all([first.dest.write(batch(a, 0, meta('web-1'), 's1')), first.dest.write(batch(b, 0, meta('web-2'), 's2'))]);
-  delivered(oa);
-  delivered(ob);
-  delivered(await first.dest.write(batch(c, a.length, meta('web-1'), 's1')));
-  retryableWith(await queued[0]!, 'LS_FILE_WRITE');
+  const { dest } = started;
+  await Promise.all([dest.write(batch(l.a, 0, meta('web-1'), 's1')), dest.write(batch(l.b, 0, meta('web-2'), 's2'))]).then((os) => os.forEach(delivered));
+  delivered(await dest.write(batch(l.c, l.a.length, meta('web-1'), 's1')));
+  return { ...started, ...l, trace: tr.trace, queued: queued!, web1: join(e.base, 'web-1/app.log'), web2: join(e.base, 'web-2/app.log') };
+}
+
+test('perf S4: a COMMIT declares the files of the batches queued for the next cycle too, at their sizes now: that cycle writes no BEGIN, and a restart during it cuts them back', async (t) => {
+  const e = await env(t);
+  const eio = (what: string) => Object.assign(new Error(`injected ${what} failure`), { code: 'EIO' });
+  let commits = 0;
+  const first = await declaringOtherFile(t, e, {
+    fault: (step, what) => {
+      if (step === 'journal-write' && what === 'commit' && ++commits === 3) throw eio('COMMIT write'); // cycle 3 never commits…
+      if (step === 'truncate') throw eio('truncate'); // …and the process dies before it is cut back
+    },
+  });
+  const { a, b, c, d, web1, web2 } = first;
+  retryableWith(await first.queued, 'LS_FILE_WRITE');
   // Cycle 1: BEGIN; cycle 2: BEGIN (nothing was queued during cycle 1), its COMMIT declares cycle 3,
   // which writes web-2 only, a file cycle 2 did not write: no BEGIN of its own.
-  assert.deepEqual(trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'commit']);
-  const web1 = join(e.base, 'web-1/app.log');
-  const web2 = join(e.base, 'web-2/app.log');
+  assert.deepEqual(first.trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'commit']);
   const declaring = journalRecords(await journalOf(e)).filter((r) => r.t === 'commit')[1]!;
   assert.ok(declaring.t === 'commit' && declaring.next === 1);
   assert.deepEqual(
@@ -239,7 +246,7 @@ test('perf S4: a COMMIT declares the files of the batches queued for the next cy
   assert.equal(await read(web2), b + d, 'the rollback failed: the uncommitted lines are still there');
   await first.dest.close();
 
-  const second = await start(t, e, opts);
+  const second = await start(t, e, { path: '${host}/app.log' });
   assert.equal(second.counter('recoveries'), 1);
   assert.equal(await read(web2), b, 'cut back to the size the COMMIT declared');
   assert.equal(await read(web1), a + c);
@@ -249,67 +256,30 @@ test('perf S4: a COMMIT declares the files of the batches queued for the next cy
 
 test('perf S4: a declared file the declaring cycle did not write, appended to by another writer before the declared cycle, gets a BEGIN of that cycle', async (t) => {
   const e = await env(t);
-  const a = lines('a', 0, 3);
-  const b = lines('b', 0, 2);
-  const c = lines('c', 0, 2);
-  const d = lines('d', 0, 2);
-  const web2 = join(e.base, 'web-2/app.log');
-  const trace: string[] = [];
-  const queued: Promise<Outcome>[] = [];
-  let cycles = 0;
   let commits = 0;
-  const { dest } = await startFaulty(
-    t,
-    e,
-    {
-      afterData: async () => {
-        if (++cycles === 2) queued.push(dest.write(batch(d, b.length, meta('web-2'), 's2')));
-      },
-      fault: async (step, what) => {
-        if (step === 'journal-write') {
-          trace.push(what);
-          // Cycle 2's COMMIT has declared web-2 at its size; an operator appends before cycle 3.
-          if (what === 'commit' && ++commits === 2) await appendFile(web2, 'an operator\n');
-        }
-        if (step === 'journal-sync') trace[trace.length - 1] += '+sync';
-      },
+  const r = await declaringOtherFile(t, e, {
+    fault: async (step, what) => {
+      // Cycle 2's COMMIT has declared web-2 at its size; an operator appends before cycle 3.
+      if (step === 'journal-write' && what === 'commit' && ++commits === 2) await appendFile(join(e.base, 'web-2/app.log'), 'an operator\n');
     },
-    { path: '${host}/app.log' },
-  );
-  await Promise.all([dest.write(batch(a, 0, meta('web-1'), 's1')), dest.write(batch(b, 0, meta('web-2'), 's2'))]).then((os) => os.forEach(delivered));
-  delivered(await dest.write(batch(c, a.length, meta('web-1'), 's1')));
-  delivered(await queued[0]!);
-  assert.deepEqual(trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'begin+sync', 'commit+sync']);
-  assert.equal(await read(web2), b + 'an operator\n' + d);
+  });
+  delivered(await r.queued);
+  assert.deepEqual(r.trace, ['begin+sync', 'commit+sync', 'begin+sync', 'commit+sync', 'begin+sync', 'commit+sync']);
+  assert.equal(await read(r.web2), r.b + 'an operator\n' + r.d);
 });
 
 test('perf S4: a queued file that cannot be statted when the COMMIT declares the next cycle (its directory became a file) leaves it to that cycle: the written lines are committed once', async (t) => {
   const e = await env(t);
-  const a = lines('a', 0, 3);
-  const b = lines('b', 0, 2);
-  const c = lines('c', 0, 2);
-  const d = lines('d', 0, 2);
-  const queued: Promise<Outcome>[] = [];
-  let cycles = 0;
-  const { dest } = await startFaulty(
-    t,
-    e,
-    {
-      afterData: async () => {
-        if (++cycles !== 2) return;
-        // web-2/app.log is open here (cycle 1 wrote it); its directory is replaced by a file.
-        await rm(join(e.base, 'web-2'), { recursive: true });
-        await writeFile(join(e.base, 'web-2'), 'not a directory\n');
-        queued.push(dest.write(batch(d, b.length, meta('web-2'), 's2')));
-      },
+  const r = await declaringOtherFile(t, e, {
+    // web-2/app.log is open here (cycle 1 wrote it); its directory is replaced by a file.
+    duringCycle2: async () => {
+      await rm(join(e.base, 'web-2'), { recursive: true });
+      await writeFile(join(e.base, 'web-2'), 'not a directory\n');
     },
-    { path: '${host}/app.log' },
-  );
-  await Promise.all([dest.write(batch(a, 0, meta('web-1'), 's1')), dest.write(batch(b, 0, meta('web-2'), 's2'))]).then((os) => os.forEach(delivered));
-  delivered(await dest.write(batch(c, a.length, meta('web-1'), 's1')));
-  retryableWith(await queued[0]!, 'LS_FILE_WRITE'); // web-2/app.log cannot be opened now
-  delivered(await dest.write(batch(c, a.length, meta('web-1'), 's1'))); // a resend of c: a duplicate
-  assert.equal(await read(join(e.base, 'web-1/app.log')), a + c);
+  });
+  retryableWith(await r.queued, 'LS_FILE_WRITE'); // web-2/app.log cannot be opened now
+  delivered(await r.dest.write(batch(r.c, r.a.length, meta('web-1'), 's1'))); // a resend of c: a duplicate
+  assert.equal(await read(r.web1), r.a + r.c);
 });
 
 test('journal: a compaction between the declaring COMMIT and its cycle drops the declaration: the cycle writes its own BEGIN', async (t) => {
