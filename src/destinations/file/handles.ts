@@ -5,8 +5,15 @@
 //
 //   _open (Map, insertion order = recency):  oldest ─► … ─► newest
 //   get(path): hit → delete + set (now newest);  trim(): close from the oldest end
+//
+// Opening costs one thread-pool round trip, for a new file too (a stat on this thread picks
+// open or create first; the new handle is fstat'd here). The directory entries of files and
+// directories created for syncing routes are made durable by syncNewDirs(), which the writer runs
+// alongside the cycle's data writes, before its COMMIT: a new file's entry must be durable before
+// lines in it are acknowledged, not before they are written (a crash before the COMMIT undoes the
+// cycle, and a file whose entry was lost is one the undo skips).
 
-import { constants, statSync } from 'node:fs';
+import { constants, fstatSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
 import { syncDir, type FileMark } from './journal.js';
@@ -35,6 +42,8 @@ const idOf = (s: { dev: bigint; ino: bigint }): string => `${s.dev}:${s.ino}`;
 
 export class FileHandles {
   private readonly _open = new Map<string, OpenFile>();
+  /** Directories whose new entries (files, directories created for syncing routes) are not yet synced. */
+  private readonly _unsynced = new Set<string>();
   private _maxOpen: number;
 
   constructor(maxOpen: number) {
@@ -49,7 +58,10 @@ export class FileHandles {
     return this._open.size;
   }
 
-  /** The handle for `path` and the file's current size, opening or creating it as needed. */
+  /**
+   * The handle for `path` and the file's current size, opening or creating it as needed. A file
+   * created for a syncing route leaves its directory to syncNewDirs().
+   */
   async get(path: string, modes: FileModes): Promise<{ file: OpenFile; size: number }> {
     const cached = this._open.get(path);
     if (cached !== undefined) {
@@ -62,15 +74,84 @@ export class FileHandles {
       // Moved or deleted under us (rotation), or not statable now: what we hold may no longer be this path.
       await cached.fh.close().catch(() => undefined);
     }
-    const fh = await openAppend(path, modes);
+    const { fh, created } = await this._openAppend(path, modes);
     try {
-      const s = await fh.stat({ bigint: true });
+      // On this thread, as heldSize: microseconds for an inode just opened, against a round trip.
+      const s = fstatSync(fh.fd, { bigint: true });
+      if (created && (Number(s.mode) & 0o7777) !== modes.fileMode) await fh.chmod(modes.fileMode); // the umask took bits
       const file: OpenFile = { path, fh, id: idOf(s), dsync: modes.sync };
       this._open.set(path, file);
       return { file, size: Number(s.size) };
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Makes the entries created since the last call durable: one fsync per directory, all at once.
+   * `before` runs before each (a test seam; a throw is that sync failing). A directory that
+   * fails stays to be synced by the next call; the first error is thrown once all are tried.
+   */
+  async syncNewDirs(before?: (dir: string) => void | Promise<void>): Promise<void> {
+    if (this._unsynced.size === 0) return;
+    const dirs = [...this._unsynced];
+    this._unsynced.clear();
+    const done = await Promise.allSettled(
+      dirs.map(async (d) => {
+        await before?.(d);
+        await syncDir(d);
+      }),
+    );
+    let first: PromiseRejectedResult | undefined;
+    for (let i = 0; i < dirs.length; i++) {
+      const r = done[i]!;
+      if (r.status === 'fulfilled') continue;
+      this._unsynced.add(dirs[i]!);
+      first ??= r;
+    }
+    if (first !== undefined) throw first.reason instanceof Error ? first.reason : new Error(String(first.reason));
+  }
+
+  /**
+   * Opens `path` for appending, creating it (and its directories) with exact modes when missing.
+   * A path that exists is opened first; one that does not is created first (O_EXCL: a file that
+   * appears meanwhile is opened instead, not re-created).
+   */
+  private async _openAppend(path: string, modes: FileModes): Promise<{ fh: FileHandle; created: boolean }> {
+    const flags = constants.O_WRONLY | constants.O_APPEND | (modes.sync ? constants.O_DSYNC : 0);
+    if (exists(path)) {
+      try {
+        return { fh: await open(path, flags), created: false };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    const dir = dirname(path);
+    let fh = await createOrOpen(path, flags, modes.fileMode, false);
+    if (fh === undefined) {
+      const made = await mkdir(dir, { recursive: true, mode: modes.dirMode });
+      if (made !== undefined) await this._fixNewDirs(made, dir, modes);
+      fh = (await createOrOpen(path, flags, modes.fileMode, true))!;
+    }
+    if (fh.created && modes.sync) this._unsynced.add(dir);
+    return fh;
+  }
+
+  /** chmods the directories mkdir created (first..dir); their parents' entries go to syncNewDirs(). */
+  private async _fixNewDirs(first: string, dir: string, modes: FileModes): Promise<void> {
+    const rel = relative(first, dir);
+    const chain = [first];
+    if (rel !== '') {
+      let cur = first;
+      for (const part of rel.split(sep)) {
+        cur = `${cur}${sep}${part}`;
+        chain.push(cur);
+      }
+    }
+    for (const d of chain) {
+      await chmod(d, modes.dirMode);
+      if (modes.sync) this._unsynced.add(dirname(d));
     }
   }
 
@@ -125,51 +206,26 @@ function heldSize(path: string, f: OpenFile): number | undefined {
   }
 }
 
-/** Opens `path` for appending; creates it (and its directories, inside baseDir) with exact modes. */
-async function openAppend(path: string, modes: FileModes): Promise<FileHandle> {
-  const flags = constants.O_WRONLY | constants.O_APPEND | (modes.sync ? constants.O_DSYNC : 0);
+/** True when `path` names something now (a stat on this thread; an error counts as missing). */
+function exists(path: string): boolean {
   try {
-    return await open(path, flags);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
   }
-  const dir = dirname(path);
-  const created = await mkdir(dir, { recursive: true, mode: modes.dirMode });
-  if (created !== undefined) await fixNewDirs(created, dir, modes);
-  let fh: FileHandle;
-  let isNew = true;
-  try {
-    fh = await open(path, flags | constants.O_CREAT | constants.O_EXCL, modes.fileMode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    fh = await open(path, flags);
-    isNew = false;
-  }
-  if (isNew) {
-    try {
-      await fh.chmod(modes.fileMode); // exact mode, whatever the umask
-      if (modes.sync) await syncDir(dir);
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      throw err;
-    }
-  }
-  return fh;
 }
 
-/** chmods the directories mkdir created (first..dir) and fsyncs each parent entry. */
-async function fixNewDirs(first: string, dir: string, modes: FileModes): Promise<void> {
-  const rel = relative(first, dir);
-  const chain = [first];
-  if (rel !== '') {
-    let cur = first;
-    for (const part of rel.split(sep)) {
-      cur = `${cur}${sep}${part}`;
-      chain.push(cur);
-    }
+/**
+ * Creates `path` (O_EXCL) or, when it exists by now, opens it. Its directory missing (ENOENT):
+ * undefined, or the error when `mustExist`.
+ */
+async function createOrOpen(path: string, flags: number, mode: number, mustExist: boolean): Promise<{ fh: FileHandle; created: boolean } | undefined> {
+  try {
+    return { fh: await open(path, flags | constants.O_CREAT | constants.O_EXCL, mode), created: true };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !mustExist) return undefined;
+    if (code !== 'EEXIST') throw err;
   }
-  for (const d of chain) {
-    await chmod(d, modes.dirMode);
-    if (modes.sync) await syncDir(dirname(d));
-  }
+  return { fh: await open(path, flags), created: false };
 }

@@ -81,8 +81,9 @@ export interface WriterHooks {
    * failing. 'journal-write' / 'journal-sync': writing a journal record / making it durable once
    * written (its fdatasync, or the sync part of an O_DSYNC write); `what` is the record type
    * (begin, commit). 'truncate': cutting a file back after a failed cycle (`what` is its path).
+   * 'dir-sync': making a new file's directory entry durable (`what` is the directory).
    */
-  readonly fault?: (step: 'journal-write' | 'journal-sync' | 'truncate', what: string) => void | Promise<void>;
+  readonly fault?: (step: 'journal-write' | 'journal-sync' | 'truncate' | 'dir-sync', what: string) => void | Promise<void>;
   /** Test seam: compaction threshold in bytes (default COMPACT_BYTES). */
   readonly compactBytes?: number;
 }
@@ -871,14 +872,17 @@ export class WriterCore {
 
     // 3. data: one write per file, all in parallel (the thread pool overlaps them), each durable
     //    when it returns (O_DSYNC handles); a handle opened without it (by a route without fsync)
-    //    is synced after, in parallel too.
+    //    is synced after, in parallel too. Alongside, when syncing: the directories of the files
+    //    created for this cycle (their entries must be durable before the COMMIT, see handles.ts).
     let writing = this.file;
     try {
-      const written = await Promise.allSettled(files.map((plan) => writeAll(plan.file, plan.buf!)));
+      const jobs = files.map((plan) => writeAll(plan.file, plan.buf!));
+      if (sync) jobs.push(this._handles.syncNewDirs(this._hooks.fault && ((dir) => this._hooks.fault!('dir-sync', dir))));
+      const written = await Promise.allSettled(jobs);
       for (let k = 0; k < written.length; k++) {
         const r = written[k]!;
         if (r.status === 'rejected') {
-          writing = files[k]!.file.path;
+          writing = k < files.length ? files[k]!.file.path : 'the directory of a new file';
           throw r.reason;
         }
       }

@@ -329,3 +329,105 @@ test("journal: when one file's write fails, the cycle waits for its other files'
   assert.equal(await read(join(e.base, 'h1.log')), x);
   assert.equal(await read(join(e.base, 'h2.log')), y);
 });
+
+// ---- new files: one round trip to open, their directories synced alongside the data -----------
+
+/** The journal records and directory syncs of a destination, in order, from the fault seam. */
+function dirTracer(e: Env, fail?: { dir: string; times: number }) {
+  const trace: string[] = [];
+  let failures = 0;
+  const fault: NonNullable<Hooks['fault']> = (step, what) => {
+    if (step === 'journal-write') trace.push(what);
+    if (step !== 'dir-sync') return;
+    const rel = what === e.base ? 'out' : what.startsWith(e.base) ? `out${what.slice(e.base.length)}` : 'root';
+    trace.push(`dir:${rel}`);
+    if (fail !== undefined && what === join(e.base, fail.dir) && failures++ < fail.times) {
+      throw Object.assign(new Error('injected directory fsync failure'), { code: 'EIO' });
+    }
+  };
+  return { trace, fault };
+}
+
+/** The trace with each cycle's directory syncs sorted (they run at once, in any order). */
+const sortedDirs = (trace: string[]): string[] => {
+  const out: string[] = [];
+  let dirs: string[] = [];
+  for (const s of trace) {
+    if (s.startsWith('dir:')) {
+      dirs.push(s);
+      continue;
+    }
+    out.push(...dirs.sort(), s);
+    dirs = [];
+  }
+  return [...out, ...dirs.sort()];
+};
+
+test('new files: a file created for a syncing route has its directory synced in the cycle that creates it, before its COMMIT, once per directory; an existing or open file none', async (t) => {
+  const e = await env(t);
+  await mkdir(join(e.base, 'db-1'), { recursive: true });
+  await writeFile(join(e.base, 'db-1/app.log'), 'old\n');
+  const tr = dirTracer(e);
+  const { dest } = await startFaulty(t, e, { fault: tr.fault });
+  // A new directory: the file's directory and the new directory's parent.
+  delivered(await dest.write(batch(lines('a', 0, 2), 0)));
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'commit']);
+  // The same file again: no directory to sync.
+  tr.trace.length = 0;
+  delivered(await dest.write(batch(lines('a', 2, 4), lines('a', 0, 2).length)));
+  assert.deepEqual(tr.trace, ['begin', 'commit']);
+  // Three new files in one existing directory, written while a cycle runs (so the later ones
+  // share a cycle): each cycle syncs the directory once, whatever the number of files it created.
+  tr.trace.length = 0;
+  const three = await Promise.all([
+    dest.write(batch('x\n', 0, meta('web-1', 'db'), 's2')),
+    dest.write(batch('y\n', 0, meta('web-1', 'cron'), 's3')),
+    dest.write(batch('z\n', 0, meta('web-1', 'mail'), 's4')),
+  ]);
+  three.forEach(delivered);
+  const cycles = tr.trace.filter((s) => s === 'commit').length;
+  assert.ok(cycles < 3, `${cycles} cycles for 3 queued batches`);
+  assert.deepEqual(
+    sortedDirs(tr.trace).filter((s) => s !== 'begin'),
+    Array.from({ length: cycles }, () => ['dir:out/web-1', 'commit']).flat(),
+  );
+  // A file that was there before: opened and appended to, not created; no directory sync.
+  tr.trace.length = 0;
+  delivered(await dest.write(batch('new\n', 0, meta('db-1', 'app'), 's5')));
+  assert.deepEqual(tr.trace, ['begin', 'commit']);
+  assert.equal(await read(join(e.base, 'db-1/app.log')), 'old\nnew\n');
+  assert.equal(await read(join(e.base, 'web-1/app.log')), lines('a', 0, 4));
+});
+
+test('new files: a directory sync that fails fails its cycle (the lines are cut back, the batch retried); the next cycle syncs that directory again and commits the lines once', async (t) => {
+  const e = await env(t);
+  const tr = dirTracer(e, { dir: 'web-1', times: 1 });
+  const { dest } = await startFaulty(t, e, { fault: tr.fault });
+  const a = lines('a', 0, 3);
+  retryableWith(await dest.write(batch(a, 0)), 'LS_FILE_WRITE');
+  assert.equal(await read(join(e.base, 'web-1/app.log')), '', 'cut back: no COMMIT covers these lines');
+  // The failed cycle is closed by an empty COMMIT (nothing stays pending).
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'commit']);
+  const last = journalRecords(await journalOf(e)).at(-1);
+  assert.deepEqual(last?.t === 'commit' && last.files, []);
+  // The file is open now (not created again), yet its directory is synced by the retry's cycle.
+  tr.trace.length = 0;
+  delivered(await dest.write(batch(a, 0)));
+  assert.deepEqual(tr.trace.filter((s) => s !== 'begin'), ['dir:out/web-1', 'commit']);
+  tr.trace.length = 0;
+  delivered(await dest.write(batch(lines('a', 3, 5), a.length)));
+  assert.deepEqual(tr.trace.filter((s) => s !== 'begin'), ['commit']);
+  assert.equal(await read(join(e.base, 'web-1/app.log')), lines('a', 0, 5));
+});
+
+test('new files: without fsync no directory is synced; a file is created with its exact mode whatever the umask', async (t) => {
+  const e = await env(t);
+  const tr = dirTracer(e);
+  const before = process.umask(0o077);
+  t.after(() => process.umask(before));
+  const { dest } = await startFaulty(t, e, { fault: tr.fault }, { fsync: false, file_mode: '0644', dir_mode: '0755' });
+  delivered(await dest.write(batch('x\n', 0)));
+  assert.deepEqual(tr.trace, ['begin', 'commit']);
+  assert.equal((await stat(join(e.base, 'web-1/app.log'))).mode & 0o777, 0o644);
+  assert.equal((await stat(join(e.base, 'web-1'))).mode & 0o777, 0o755);
+});
