@@ -40,6 +40,15 @@ export interface FileModes {
 
 const idOf = (s: { dev: bigint; ino: bigint }): string => `${s.dev}:${s.ino}`;
 
+/** syncNewDirs() could not make `dir`'s new entries durable; `cause` is the fs error. */
+export class DirSyncError extends Error {
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    super(`fsync of the directory ${dir} failed`, { cause });
+    this.dir = dir;
+  }
+}
+
 export class FileHandles {
   private readonly _open = new Map<string, OpenFile>();
   /** Directories whose new entries (files, directories created for syncing routes) are not yet synced. */
@@ -91,7 +100,7 @@ export class FileHandles {
   /**
    * Makes the entries created since the last call durable: one fsync per directory, all at once.
    * `before` runs before each (a test seam; a throw is that sync failing). A directory that
-   * fails stays to be synced by the next call; the first error is thrown once all are tried.
+   * fails stays to be synced by the next call; the first failure is thrown (a DirSyncError) once all are tried.
    */
   async syncNewDirs(before?: (dir: string) => void | Promise<void>): Promise<void> {
     if (this._unsynced.size === 0) return;
@@ -103,14 +112,14 @@ export class FileHandles {
         await syncDir(d);
       }),
     );
-    let first: PromiseRejectedResult | undefined;
+    let first: DirSyncError | undefined;
     for (let i = 0; i < dirs.length; i++) {
       const r = done[i]!;
       if (r.status === 'fulfilled') continue;
       this._unsynced.add(dirs[i]!);
-      first ??= r;
+      first ??= new DirSyncError(dirs[i]!, r.reason);
     }
-    if (first !== undefined) throw first.reason instanceof Error ? first.reason : new Error(String(first.reason));
+    if (first !== undefined) throw first;
   }
 
   /**

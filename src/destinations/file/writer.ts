@@ -55,7 +55,7 @@ import { confinePath, sanitizePathComponent } from '../../util/path-sanitize.js'
 import { recordFields } from '../../codec/syslog/parse.js';
 import type { RecordFields } from '../../core/records.js';
 import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, type BatchLines, type LineFormat } from './format.js';
-import { FileHandles, type FileModes, type OpenFile } from './handles.js';
+import { DirSyncError, FileHandles, type FileModes, type OpenFile } from './handles.js';
 import { Journal, type CommitEntry, type FileMark, type SnapEntry, type StreamMark } from './journal.js';
 import { addHole, overlapsHoles, inHoles, subtractRange } from './holes.js';
 import { groupRecordPaths, renderTemplate, type CompiledTemplate } from './path-template.js';
@@ -874,6 +874,7 @@ export class WriterCore {
     //    when it returns (O_DSYNC handles); a handle opened without it (by a route without fsync)
     //    is synced after, in parallel too. Alongside, when syncing: the directories of the files
     //    created for this cycle (their entries must be durable before the COMMIT, see handles.ts).
+    let doing = 'write';
     let writing = this.file;
     try {
       const jobs = files.map((plan) => writeAll(plan.file, plan.buf!));
@@ -881,17 +882,21 @@ export class WriterCore {
       const written = await Promise.allSettled(jobs);
       for (let k = 0; k < written.length; k++) {
         const r = written[k]!;
-        if (r.status === 'rejected') {
-          writing = k < files.length ? files[k]!.file.path : 'the directory of a new file';
-          throw r.reason;
+        if (r.status !== 'rejected') continue;
+        if (r.reason instanceof DirSyncError) {
+          doing = 'fsync the directory';
+          writing = r.reason.dir;
+          throw r.reason.cause;
         }
+        writing = files[k]!.file.path;
+        throw r.reason;
       }
       writing = 'the files of this cycle';
       await Promise.all(files.filter((f) => f.sync && !f.file.dsync).map((f) => f.file.fh.datasync()));
       if (this._hooks.afterData !== undefined) await this._hooks.afterData();
     } catch (err) {
       await this._rollbackFiles(files);
-      this._failCycle(live, writeError('write', writing, err), now);
+      this._failCycle(live, writeError(doing, writing, err), now);
       return;
     }
 

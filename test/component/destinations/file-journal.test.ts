@@ -404,7 +404,9 @@ test('new files: a directory sync that fails fails its cycle (the lines are cut 
   const tr = dirTracer(e, { dir: 'web-1', times: 1 });
   const { dest } = await startFaulty(t, e, { fault: tr.fault });
   const a = lines('a', 0, 3);
-  retryableWith(await dest.write(batch(a, 0)), 'LS_FILE_WRITE');
+  const failed = await dest.write(batch(a, 0));
+  retryableWith(failed, 'LS_FILE_WRITE');
+  assert.match(String(failed.kind === 'retryable' && failed.error.message), new RegExp(`cannot fsync the directory ${join(e.base, 'web-1')}: EIO`));
   assert.equal(await read(join(e.base, 'web-1/app.log')), '', 'cut back: no COMMIT covers these lines');
   // The failed cycle is closed by an empty COMMIT (nothing stays pending).
   assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'commit']);
