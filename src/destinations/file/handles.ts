@@ -7,11 +7,14 @@
 //   get(path): hit → delete + set (now newest);  trim(): close from the oldest end
 //
 // Opening costs one thread-pool round trip, for a new file too (a stat on this thread picks
-// open or create first; the new handle is fstat'd here). The directory entries of files and
-// directories created for syncing routes are made durable by syncNewDirs(), which the writer runs
-// alongside the cycle's data writes, before its COMMIT: a new file's entry must be durable before
-// lines in it are acknowledged, not before they are written (a crash before the COMMIT undoes the
-// cycle, and a file whose entry was lost is one the undo skips).
+// open or create first; the new handle is fstat'd here). Directory entries are made durable by
+// syncNewDirs(), which the writer runs alongside a syncing cycle's data writes, before its
+// COMMIT: a file's entry must be durable before lines in it are acknowledged, not before they are
+// written (a crash before the COMMIT undoes the cycle, and a file whose entry was lost is one the
+// undo skips). Queued for it: the directory of each file created here and the parent of each
+// directory created here; and, the first time a syncing route uses a file in a directory this
+// process has not synced yet, that directory and its ancestors up to base_dir's parent (a file
+// created before a restart, by another destination, or while fsync was off).
 
 import { constants, fstatSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
@@ -40,6 +43,9 @@ export interface FileModes {
 
 const idOf = (s: { dev: bigint; ino: bigint }): string => `${s.dev}:${s.ino}`;
 
+/** Directories remembered as synced; past it the set starts over (each is synced once more). */
+const DURABLE_DIRS_KEPT = 10_000;
+
 /** syncNewDirs() could not make `dir`'s new entries durable; `cause` is the fs error. */
 export class DirSyncError extends Error {
   readonly dir: string;
@@ -51,8 +57,10 @@ export class DirSyncError extends Error {
 
 export class FileHandles {
   private readonly _open = new Map<string, OpenFile>();
-  /** Directories whose new entries (files, directories created for syncing routes) are not yet synced. */
+  /** Directories to fsync before the next syncing COMMIT (see the head of this file). */
   private readonly _unsynced = new Set<string>();
+  /** Directories this process fsync'd: their entries of that time are durable. Bounded (DURABLE_DIRS_KEPT). */
+  private readonly _durable = new Set<string>();
   private _maxOpen: number;
 
   constructor(maxOpen: number) {
@@ -68,10 +76,12 @@ export class FileHandles {
   }
 
   /**
-   * The handle for `path` and the file's current size, opening or creating it as needed. A file
-   * created for a syncing route leaves its directory to syncNewDirs().
+   * The handle for `path` (inside `root`, the route's base_dir) and the file's current size,
+   * opening or creating it as needed. For a syncing route, the directories its entry depends on
+   * that are not known durable are left to syncNewDirs().
    */
-  async get(path: string, modes: FileModes): Promise<{ file: OpenFile; size: number }> {
+  async get(path: string, modes: FileModes, root: string): Promise<{ file: OpenFile; size: number }> {
+    if (modes.sync) this._queueUnsynced(dirname(path), dirname(root));
     const cached = this._open.get(path);
     if (cached !== undefined) {
       const size = heldSize(path, cached);
@@ -98,9 +108,10 @@ export class FileHandles {
   }
 
   /**
-   * Makes the entries created since the last call durable: one fsync per directory, all at once.
-   * `before` runs before each (a test seam; a throw is that sync failing). A directory that
-   * fails stays to be synced by the next call; the first failure is thrown (a DirSyncError) once all are tried.
+   * Makes the queued directories' entries durable: one fsync per directory, all at once. `before`
+   * runs before each (a test seam; a throw is that sync failing). A directory that is gone
+   * (ENOENT, ENOTDIR) has no entry left to make durable: it is dropped. One that fails otherwise
+   * stays queued for the next call; the first failure is thrown (a DirSyncError) once all are tried.
    */
   async syncNewDirs(before?: (dir: string) => void | Promise<void>): Promise<void> {
     if (this._unsynced.size === 0) return;
@@ -115,11 +126,26 @@ export class FileHandles {
     let first: DirSyncError | undefined;
     for (let i = 0; i < dirs.length; i++) {
       const r = done[i]!;
-      if (r.status === 'fulfilled') continue;
-      this._unsynced.add(dirs[i]!);
-      first ??= new DirSyncError(dirs[i]!, r.reason);
+      const d = dirs[i]!;
+      if (r.status === 'fulfilled') {
+        if (this._durable.size >= DURABLE_DIRS_KEPT) this._durable.clear(); // synced once more when used again
+        this._durable.add(d);
+        continue;
+      }
+      const code = (r.reason as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      this._unsynced.add(d);
+      first ??= new DirSyncError(d, r.reason);
     }
     if (first !== undefined) throw first;
+  }
+
+  /** Queues `dir` and its ancestors up to `stop` that this process has not synced. */
+  private _queueUnsynced(dir: string, stop: string): void {
+    for (let d = dir; ; d = dirname(d)) {
+      if (!this._durable.has(d)) this._unsynced.add(d);
+      if (d === stop || d === dirname(d)) return;
+    }
   }
 
   /**

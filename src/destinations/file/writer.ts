@@ -646,7 +646,7 @@ export class WriterCore {
     // 1. Plan: paths, open files, dedupe. Nothing is written yet.
     const targets = new Array<Target[] | undefined>(items.length);
     const fieldsOf = new Array<RecordFields | undefined>(items.length);
-    const distinct = new Map<string, FileModes>();
+    const distinct = new Map<string, FileRoute>();
     /** hw and holes of the streams with holes, as this cycle's earlier batches leave them. */
     const filling = new Map<string, { hw: number; holes: readonly number[] }>();
     for (let i = 0; i < items.length; i++) {
@@ -683,14 +683,14 @@ export class WriterCore {
       targets[i] = rendered;
       for (const tg of rendered) {
         const m = distinct.get(tg.abs);
-        if (m === undefined || (it.route.modes.sync && !m.sync)) distinct.set(tg.abs, it.route.modes);
+        if (m === undefined || (it.route.modes.sync && !m.modes.sync)) distinct.set(tg.abs, it.route);
       }
     }
     const opened = new Map<string, { file: OpenFile; size: number } | LogshipError>();
     await Promise.all(
-      [...distinct].map(async ([abs, modes]) => {
+      [...distinct].map(async ([abs, route]) => {
         try {
-          opened.set(abs, await this._handles.get(abs, modes));
+          opened.set(abs, await this._handles.get(abs, route.modes, route.baseDir));
         } catch (err) {
           const e = writeError('open', abs, err);
           this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'open', path: abs });
@@ -888,7 +888,7 @@ export class WriterCore {
           writing = r.reason.dir;
           throw r.reason.cause;
         }
-        writing = files[k]!.file.path;
+        writing = files[k]?.file.path ?? writing;
         throw r.reason;
       }
       writing = 'the files of this cycle';

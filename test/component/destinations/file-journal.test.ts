@@ -8,13 +8,15 @@ import { mkdir, readFile, rename, rm, stat, symlink, writeFile, appendFile } fro
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Outcome } from '../../../src/core/outcome.js';
-import { journalPath } from '../../../src/destinations/file/index.js';
+import { FileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
 import { replay } from '../../../src/destinations/file/journal.js';
+import { testContext } from '../../helpers/context.js';
 import { spyFileHandle, recordCalls } from '../../helpers/fh-spy.js';
 import {
   batch,
   delivered,
   env,
+  failOnce,
   journalRecords,
   lines,
   meta,
@@ -363,21 +365,22 @@ const sortedDirs = (trace: string[]): string[] => {
   return [...out, ...dirs.sort()];
 };
 
-test('new files: a file created for a syncing route has its directory synced in the cycle that creates it, before its COMMIT, once per directory; an existing or open file none', async (t) => {
+test('new files: a syncing cycle syncs, before its COMMIT, the directory of each file it created and the parent of each directory, once per directory; and once per process each directory of a file it did not create', async (t) => {
   const e = await env(t);
   await mkdir(join(e.base, 'db-1'), { recursive: true });
   await writeFile(join(e.base, 'db-1/app.log'), 'old\n');
   const tr = dirTracer(e);
   const { dest } = await startFaulty(t, e, { fault: tr.fault });
-  // A new directory: the file's directory and the new directory's parent.
+  // A new directory: the file's directory, the new directory's parent (base_dir), and base_dir's
+  // parent (first use by this process).
   delivered(await dest.write(batch(lines('a', 0, 2), 0)));
-  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'commit']);
-  // The same file again: no directory to sync.
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'dir:root', 'commit']);
+  // The same file again: nothing to sync.
   tr.trace.length = 0;
   delivered(await dest.write(batch(lines('a', 2, 4), lines('a', 0, 2).length)));
   assert.deepEqual(tr.trace, ['begin', 'commit']);
-  // Three new files in one existing directory, written while a cycle runs (so the later ones
-  // share a cycle): each cycle syncs the directory once, whatever the number of files it created.
+  // Three new files in one synced directory, written while a cycle runs (so the later ones share
+  // a cycle): each cycle syncs the directory once, whatever the number of files it created.
   tr.trace.length = 0;
   const three = await Promise.all([
     dest.write(batch('x\n', 0, meta('web-1', 'db'), 's2')),
@@ -391,11 +394,15 @@ test('new files: a file created for a syncing route has its directory synced in 
     sortedDirs(tr.trace).filter((s) => s !== 'begin'),
     Array.from({ length: cycles }, () => ['dir:out/web-1', 'commit']).flat(),
   );
-  // A file that was there before: opened and appended to, not created; no directory sync.
+  // A file that was there before: opened and appended to, not created; its directory is synced
+  // once (its entry may predate a crash of the process that created it), then no more.
   tr.trace.length = 0;
   delivered(await dest.write(batch('new\n', 0, meta('db-1', 'app'), 's5')));
+  assert.deepEqual(tr.trace, ['begin', 'dir:out/db-1', 'commit']);
+  tr.trace.length = 0;
+  delivered(await dest.write(batch('more\n', 4, meta('db-1', 'app'), 's5')));
   assert.deepEqual(tr.trace, ['begin', 'commit']);
-  assert.equal(await read(join(e.base, 'db-1/app.log')), 'old\nnew\n');
+  assert.equal(await read(join(e.base, 'db-1/app.log')), 'old\nnew\nmore\n');
   assert.equal(await read(join(e.base, 'web-1/app.log')), lines('a', 0, 4));
 });
 
@@ -409,7 +416,7 @@ test('new files: a directory sync that fails fails its cycle (the lines are cut 
   assert.match(String(failed.kind === 'retryable' && failed.error.message), new RegExp(`cannot fsync the directory ${join(e.base, 'web-1')}: EIO`));
   assert.equal(await read(join(e.base, 'web-1/app.log')), '', 'cut back: no COMMIT covers these lines');
   // The failed cycle is closed by an empty COMMIT (nothing stays pending).
-  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'commit']);
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'dir:root', 'commit']);
   const last = journalRecords(await journalOf(e)).at(-1);
   assert.deepEqual(last?.t === 'commit' && last.files, []);
   // The file is open now (not created again), yet its directory is synced by the retry's cycle.
@@ -432,4 +439,62 @@ test('new files: without fsync no directory is synced; a file is created with it
   assert.deepEqual(tr.trace, ['begin', 'commit']);
   assert.equal((await stat(join(e.base, 'web-1/app.log'))).mode & 0o777, 0o644);
   assert.equal((await stat(join(e.base, 'web-1'))).mode & 0o777, 0o755);
+});
+
+test('new files (review): a file created by a cycle that failed before its data, then a restart: the next process syncs its directory before it commits lines in it', async (t) => {
+  const e = await env(t);
+  const first = await startFaulty(t, e, { fault: failOnce('journal-write', 'begin') });
+  retryableWith(await first.dest.write(batch('a0\n', 0)), 'LS_FILE_WRITE');
+  assert.equal(await read(join(e.base, 'web-1/app.log')), '', 'created, nothing written');
+  await first.dest.close();
+  const tr = dirTracer(e);
+  const second = await startFaulty(t, e, { fault: tr.fault });
+  delivered(await second.dest.write(batch('a0\n', 0)));
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/web-1', 'dir:root', 'commit']);
+  assert.equal(await read(join(e.base, 'web-1/app.log')), 'a0\n');
+});
+
+test('new files (review): a second destination writing a file another created syncs its directory itself before its first COMMIT', async (t) => {
+  const e = await env(t);
+  const a = await startFaulty(t, e, {}, { path: 'shared.log' });
+  delivered(await a.dest.write(batch('a\n', 0)));
+  const tr = dirTracer(e);
+  const b = new FileDestination(fileDestinationOptions.parse({ type: 'file', base_dir: e.base, template: 'raw', fsync: true, path: 'shared.log' }), { fault: tr.fault });
+  await b.start(testContext({ id: 'other', stateDir: e.state, role: 'server' }));
+  t.after(() => b.close());
+  delivered(await b.write(batch('b\n', 0, meta(), 's9', 'client-b')));
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:root', 'commit']);
+  assert.equal(await read(join(e.base, 'shared.log')), 'a\nb\n');
+});
+
+test('new files (review): a queued directory that is gone by its sync is dropped: cycles for other files go on', async (t) => {
+  const e = await env(t);
+  let beginFails = 1;
+  const tr = dirTracer(e);
+  const { dest } = await startFaulty(t, e, {
+    fault: (step, what) => {
+      if (step === 'journal-write' && what === 'begin' && beginFails-- > 0) throw Object.assign(new Error('injected'), { code: 'EIO' });
+      return tr.fault(step, what);
+    },
+  });
+  // web-1/app.log is created, its cycle fails before the data: web-1 stays queued. Then it goes.
+  retryableWith(await dest.write(batch('a0\n', 0)), 'LS_FILE_WRITE');
+  await rm(join(e.base, 'web-1'), { recursive: true });
+  for (let i = 0; i < 2; i++) delivered(await dest.write(batch(`b${i}\n`, 3 * i, meta('web-2'), 's2')));
+  assert.equal(await read(join(e.base, 'web-2/app.log')), 'b0\nb1\n');
+  assert.equal(tr.trace.filter((s) => s === 'dir:out/web-1').length, 1, 'tried once, then dropped');
+});
+
+test('new files (review): after a reload turns fsync on, the first syncing cycle syncs the directory of a file created without fsync', async (t) => {
+  const e = await env(t);
+  const tr = dirTracer(e);
+  const old = await startFaulty(t, e, { fault: tr.fault }, { path: 'd/app.log', fsync: false });
+  delivered(await old.dest.write(batch('a\n', 0)));
+  assert.deepEqual(tr.trace, ['begin', 'commit']);
+  // The reload: a new instance of the same destination, with fsync, shares the writer.
+  tr.trace.length = 0;
+  const reloaded = await start(t, e, { path: 'd/app.log', fsync: true });
+  delivered(await reloaded.dest.write(batch('b\n', 2)));
+  assert.deepEqual(sortedDirs(tr.trace), ['begin', 'dir:out', 'dir:out/d', 'dir:root', 'commit']);
+  assert.equal(await read(join(e.base, 'd/app.log')), 'a\nb\n');
 });
