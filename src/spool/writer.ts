@@ -18,6 +18,7 @@ import { DELIVERED, rejected, retryable } from '../core/outcome.js';
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, recordHeader } from './format.js';
 import type { SpoolOptions } from './options.js';
 import type { Segment, SegmentSet } from './segments.js';
+import { syncDir } from '../util/sync-dir.js';
 
 /** zstd level of spooled payloads: fast, and it halves typical log text on disk. */
 const COMPRESSION_LEVEL = 1;
@@ -469,15 +470,5 @@ async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promis
     const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
     if (bytesWritten === 0) throw new LogshipError('LS_SPOOL_WRITE', 'write returned 0 bytes');
     off += bytesWritten;
-  }
-}
-
-/** fsync a directory so that a file created in it survives a host crash. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

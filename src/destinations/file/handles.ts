@@ -19,7 +19,8 @@
 import { constants, fstatSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import { syncDir, type FileMark } from './journal.js';
+import { syncDir } from '../../util/sync-dir.js';
+import type { FileMark } from './journal.js';
 
 export interface OpenFile {
   readonly path: string;

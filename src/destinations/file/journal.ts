@@ -45,6 +45,7 @@ import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LogshipError } from '../../core/errors.js';
 import { crc32 } from '../../util/crc32.js';
+import { syncDir } from '../../util/sync-dir.js';
 
 /** A data file as the journal knows it: path, identity ("dev:ino") and size. */
 export interface FileMark {
@@ -257,16 +258,6 @@ function snapMark(e: SnapEntry): StreamMark {
 
 /** Flags of an append-only handle; O_DSYNC with sync (a write returns once durable). */
 const appendFlags = (sync: boolean): number => constants.O_APPEND | (sync ? constants.O_DSYNC : 0);
-
-/** fsyncs a directory so a create or rename in it survives a power cut. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * Test seam (fault injection): runs before a record's write ('write') or, once it is written,
