@@ -5,6 +5,12 @@
       "sources": ["native/udp_recv.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", {"sources!": ["native/udp_recv.c"], "sources": []}]]
+    },
+    {
+      "target_name": "logship_tcp",
+      "sources": ["native/tcp_read.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", {"sources!": ["native/tcp_read.c"], "sources": []}]]
     }
   ]
 }

@@ -138,6 +138,12 @@ export const EVENTS = {
     message: 'The native UDP receiver (recvmmsg) is not built: receiving through node:dgram, one datagram per callback (slower). Run `npm run build:native` (it needs python3, make and g++).',
     counter: 'logship_syslog_udp_fallbacks_total',
   },
+  syslog_tcp_fallback: {
+    level: 'warn',
+    message:
+      'The native TCP reader is not used: syslog-tcp connections are read through node:net (slower). Where it is not built, run `npm run build:native` (it needs python3, make and g++).',
+    counter: 'logship_syslog_tcp_fallbacks_total',
+  },
   syslog_udp_overflow: {
     level: 'warn',
     message: 'More UDP senders than have a flow of their own: datagrams of further senders share the overflow flow (host "udp-overflow" for messages without a hostname).',

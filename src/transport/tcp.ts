@@ -54,12 +54,14 @@ export interface ListenOptions {
   readonly onConnection: (socket: Socket) => void;
   /** Called when a connection is refused because maxConnections is reached. */
   readonly onDrop?: (remote: string) => void;
+  /** Hand sockets over paused: nothing is read until the receiver resumes them (default false). */
+  readonly pauseOnConnect?: boolean;
 }
 
 /** Bind a TCP server. Rejects with LS_STARTUP when the address cannot be bound. */
 export function listenTcp(opts: ListenOptions): Promise<Server> {
   return new Promise<Server>((resolve, reject) => {
-    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000, pauseOnConnect: false }, opts.onConnection);
+    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000, pauseOnConnect: opts.pauseOnConnect ?? false }, opts.onConnection);
     server.maxConnections = opts.maxConnections;
     server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
       opts.onDrop?.(`${data?.remoteAddress ?? '?'}:${data?.remotePort ?? '?'}`);

@@ -45,6 +45,11 @@ const WHOLE_SLACK = 16;
 /** Room past maxBatchBytes in the scratch buffer, for the record that fills a batch. */
 const SCRATCH_SLACK = 16 * 1024;
 
+/** Size of the pooled buffers of batchers of `maxBatchBytes` (a batch's bytes and some room). */
+export function batchBufferBytes(maxBatchBytes: number): number {
+  return maxBatchBytes + SCRATCH_SLACK;
+}
+
 export class RecordBatcher {
   readonly stream: string;
   private readonly _ctx: SourceContext;
@@ -83,7 +88,7 @@ export class RecordBatcher {
     this._offset = 0;
     this._timer = undefined;
     this._pushing = Promise.resolve();
-    this._pool = sharedBuffers(opts.maxBatchBytes + SCRATCH_SLACK);
+    this._pool = sharedBuffers(batchBufferBytes(opts.maxBatchBytes));
   }
 
   /** Bytes waiting in the current batch. */
@@ -168,18 +173,36 @@ export class RecordBatcher {
       for (let k = 0; k < srcs.length; k++) at = copyBytes(data, at, srcs[k]!, this._pieceStart[k]!, this._pieceEnd[k]!);
     }
     const ends = this._ends.slice(0, this._count);
-    const batch = new Batch(data, ends, { ...this._opts.meta, timeMs: Date.now() }, { origin: this._ctx.node.name, stream: this.stream, offset: this._offset });
-    if (whole.length === this._pool.size) {
-      const pool = this._pool;
-      void batch.settled.then(() => pool.give(whole));
-    }
-    this._offset += data.length;
     this._len = 0;
     this._count = 0;
     this._scratchLen = 0;
     srcs.length = 0;
     this._pieceStart.length = 0;
     this._pieceEnd.length = 0;
+    return this._push(data, whole, ends);
+  }
+
+  /**
+   * Pushes a batch made elsewhere (the native TCP reader): `data` (a view of `whole`) holds records
+   * each ended by LF, `ends` their end offsets. After what is waiting here, in order.
+   */
+  pushBatch(data: Buffer, whole: Buffer, ends: Uint32Array): Promise<void> {
+    if (this._count > 0) void this.flush();
+    return this._push(data, whole, ends);
+  }
+
+  /** The pool batch buffers come from (for a reader that fills them itself). */
+  get buffers(): ReadBuffers {
+    return this._pool;
+  }
+
+  private _push(data: Buffer, whole: Buffer, ends: Uint32Array): Promise<void> {
+    const batch = new Batch(data, ends, { ...this._opts.meta, timeMs: Date.now() }, { origin: this._ctx.node.name, stream: this.stream, offset: this._offset });
+    if (whole.length === this._pool.size) {
+      const pool = this._pool;
+      void batch.settled.then(() => pool.give(whole));
+    }
+    this._offset += data.length;
     this._ctx.telemetry.emit('source_batches', {}, 1);
     this._ctx.telemetry.emit('source_lines', {}, ends.length);
     this._ctx.telemetry.emit('source_bytes', {}, data.length);

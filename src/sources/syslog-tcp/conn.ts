@@ -7,6 +7,15 @@
 //   'end'/'close' ─► the rest of what was received (whole records, then the unterminated last
 //                    message) ─► flow.close() (flushes)
 //
+// A plain TCP connection is read by the native reader where it is built (native.ts): the socket
+// stays paused and is never read by node:net; the reader reads a duplicate of its fd, cuts LF-framed
+// records as NewlineDeframer does, and hands whole batches to the flow (flow.addBatch):
+//
+//   reader ─► batch ─► flow.addBatch      backlog ≥ bound? reader.pause; flow.flush() → resume
+//   reader eof / error ─► socket.destroy() ─► 'close' ─► flow.close()
+//   'close' (stop, idle, peer) ─► reader.finish(): what it holds, the last message too ─► flow
+//   first byte '1'..'9' ─► the reader stops without reading; node:net reads (octet counting)
+//
 // Framing (RFC 6587), decided per connection by its first byte:
 //   '1'..'9' → octet counting (§3.4.1); a frame that then starts with a non-digit is read up to
 //              LF (§3.4.2), as rsyslog's imtcp does, so senders that mix are served.
@@ -19,7 +28,8 @@ import { OctetCountingDeframer } from '../../codec/framing/octet-counting.js';
 import type { SourceContext } from '../../core/component.js';
 import { LogshipError } from '../../core/errors.js';
 import { remoteOf } from '../../transport/tcp.js';
-import { peerHost, SYSLOG_BATCH_BYTES, SyslogFlow } from './flow.js';
+import { peerHost, SYSLOG_BATCH_BYTES, SYSLOG_BATCH_DELAY_MS, SyslogFlow } from './flow.js';
+import { NativeTcpReader, socketFd, type Binding } from './native.js';
 import type { SyslogMessageSettings } from './options.js';
 
 export type Framing = 'octet-counting' | 'newline';
@@ -32,6 +42,8 @@ export interface ConnDeps {
   readonly message: SyslogMessageSettings;
   /** Called once, when the socket is closed; `flushed` resolves when its records are pushed. */
   readonly onClosed: (conn: SyslogConnection, flushed: Promise<void>) => void;
+  /** The native reader for plain TCP sockets (paused when accepted); null: read through node:net. */
+  readonly reader: Binding | null;
 }
 
 export interface ConnStats {
@@ -41,6 +53,8 @@ export interface ConnStats {
   readonly paused: boolean;
   /** Bytes received and not yet taken by the router (deframer + batcher + pushes in flight). */
   readonly bufferedBytes: number;
+  /** What reads the socket: logship's native reader, or node:net. */
+  readonly reader: 'native' | 'node';
 }
 
 type State = 'open' | 'closed';
@@ -52,12 +66,13 @@ export class SyslogConnection {
   readonly remote: string;
   /** Sender's IP address: the host of records whose header has none. */
   readonly host: string;
-  /** Last time bytes arrived or reading resumed (ms since epoch), for idle_timeout_ms. */
-  lastActivityAt: number;
   /** Resolves once the socket is closed and its records are handed to the flow (not yet pushed). */
   readonly closed: Promise<void>;
   private readonly _socket: Socket;
   private readonly _deps: ConnDeps;
+  /** Last time bytes arrived or reading resumed, as node:net saw it (the reader keeps its own). */
+  private _activityAt: number;
+  private _reader: NativeTcpReader | null;
   private readonly _flow: SyslogFlow;
   private _deframer: RecordDeframer | null;
   private _framing: Framing | null;
@@ -71,7 +86,8 @@ export class SyslogConnection {
   constructor(socket: Socket, deps: ConnDeps) {
     this.remote = remoteOf(socket);
     this.host = peerHost(socket.remoteAddress);
-    this.lastActivityAt = Date.now();
+    this._activityAt = Date.now();
+    this._reader = null;
     this._socket = socket;
     this._deps = deps;
     const m = deps.message;
@@ -88,7 +104,6 @@ export class SyslogConnection {
       resolveClosed = resolve;
     });
     this._resolveClosed = resolveClosed;
-    socket.on('data', (chunk: Buffer) => this._onData(chunk));
     socket.on('end', () => this._onEnd());
     socket.on('error', (err) => {
       if (this._reason === null) {
@@ -99,6 +114,13 @@ export class SyslogConnection {
     });
     socket.once('close', () => this._onClose());
     deps.ctx.telemetry.emit('syslog_connection_opened', { remote: this.remote });
+    const fd = deps.reader !== null ? socketFd(socket) : undefined;
+    if (fd === undefined || !this._attach(deps.reader!, fd)) this._readNode();
+  }
+
+  /** Last time bytes arrived or reading resumed (ms since epoch), for idle_timeout_ms. */
+  get lastActivityAt(): number {
+    return this._reader !== null ? Math.max(this._activityAt, this._reader.lastReadMs) : this._activityAt;
   }
 
   /** True while the socket is paused for backpressure (not idle). */
@@ -110,8 +132,9 @@ export class SyslogConnection {
     return {
       remote: this.remote,
       framing: this._framing,
-      paused: this._socket.isPaused(),
-      bufferedBytes: (this._deframer?.bufferedBytes ?? 0) + this._flow.backlogBytes + this._socket.readableLength,
+      paused: this._reader !== null ? this._waiting : this._socket.isPaused(),
+      bufferedBytes: (this._deframer?.bufferedBytes ?? 0) + (this._reader?.pending ?? 0) + this._flow.backlogBytes + this._socket.readableLength,
+      reader: this._reader !== null ? 'native' : 'node',
     };
   }
 
@@ -130,9 +153,79 @@ export class SyslogConnection {
     this._socket.destroy();
   }
 
+  /** Reads through node:net (the socket may have been accepted paused). */
+  private _readNode(): void {
+    this._socket.on('data', (chunk: Buffer) => this._onData(chunk));
+    this._socket.resume();
+  }
+
+  /** Starts the native reader on the socket's fd; false when it cannot (then node:net reads). */
+  private _attach(b: Binding, fd: number): boolean {
+    const m = this._deps.message;
+    const opts = { maxMessageBytes: m.maxMessageBytes, oversize: m.oversize, batchBytes: SYSLOG_BATCH_BYTES, delayMs: SYSLOG_BATCH_DELAY_MS };
+    try {
+      this._reader = new NativeTcpReader(b, fd, opts, this._flow.buffers, {
+        batch: (data, whole, ends, truncated, split) => this._onBatch(data, whole, ends, truncated, split),
+        eof: () => this._endReader(),
+        octet: () => this._onOctet(),
+        error: (code) => this._onReadError(code),
+      });
+      return true;
+    } catch {
+      return false; // no fd to spare (EMFILE): node:net reads this one
+    }
+  }
+
+  /** A batch from the native reader (LF-framed records, each ended by LF). */
+  private _onBatch(data: Buffer, whole: Buffer, ends: Uint32Array, truncated: number, split: number): void {
+    const telemetry = this._deps.ctx.telemetry;
+    if (truncated > 0) telemetry.emit('syslog_message_truncated', { remote: this.remote }, truncated);
+    if (split > 0) telemetry.emit('syslog_message_split', { remote: this.remote }, split);
+    if (this._framing === null) {
+      this._framing = 'newline';
+      this._flow.noInnerNewlines();
+    }
+    this._flow.addBatch(data, whole, ends);
+    if (!this._waiting && this._state === 'open' && this._flow.backlogBytes >= CONN_BACKLOG_BYTES) {
+      const reader = this._reader!;
+      this._waiting = true;
+      reader.pause(true);
+      void this._flow.flush().then(() => {
+        this._waiting = false;
+        if (this._state !== 'open' || this._reader !== reader) return;
+        this._activityAt = Date.now();
+        reader.pause(false);
+      });
+    }
+  }
+
+  /** The first byte is a digit: octet counting, read by node:net (the reader read nothing). */
+  private _onOctet(): void {
+    this._reader?.close();
+    this._reader = null;
+    if (this._state === 'open') this._readNode();
+  }
+
+  private _onReadError(code: string): void {
+    if (this._reason === null) {
+      const err = Object.assign(new Error(`read failed: ${code}`), { code });
+      this._reason = err;
+      this._cause ??= 'error';
+      this._deps.ctx.telemetry.emit('syslog_connection_error', { remote: this.remote, err });
+    }
+    this._endReader();
+  }
+
+  /** The reader delivered everything and stopped (EOF or a read error): close the connection. */
+  private _endReader(): void {
+    this._reader?.close();
+    this._reader = null;
+    this._socket.destroy();
+  }
+
   private _onData(chunk: Buffer): void {
     if (this._state !== 'open' || this._failed) return;
-    this.lastActivityAt = Date.now();
+    this._activityAt = Date.now();
     if (this._deframer === null) this._deframer = this._pick(chunk[0]!);
     this._deframer.push(chunk);
     if (!this._waiting) this._pump();
@@ -168,7 +261,7 @@ export class SyslogConnection {
     void this._flow.flush().then(() => {
       this._waiting = false;
       if (this._state !== 'open') return;
-      this.lastActivityAt = Date.now();
+      this._activityAt = Date.now();
       this._pump();
       if (!this._waiting && this._state === 'open') this._socket.resume();
     });
@@ -181,6 +274,11 @@ export class SyslogConnection {
 
   private _onClose(): void {
     this._state = 'closed';
+    if (this._reader !== null) {
+      this._reader.finish();
+      this._reader.close();
+      this._reader = null;
+    }
     this._drainAll();
     this._deframer?.reset();
     const flushed = this._flow.close();

@@ -26,6 +26,7 @@ import type { SourceContext } from '../../core/component.js';
 import { FRAME_FLAG, type RecordDeframer } from '../../codec/framing/newline.js';
 import { countMalformed, recordFields } from '../../codec/syslog/parse.js';
 import { countedContext } from '../common/counted-context.js';
+import type { ReadBuffers } from '../common/buffers.js';
 import { RecordBatcher } from '../common/record-batcher.js';
 
 /** A batch is cut at this size… */
@@ -76,6 +77,22 @@ export class SyslogFlow {
       },
     });
     this._batcher = new RecordBatcher(counted, { meta, maxBatchBytes: SYSLOG_BATCH_BYTES, maxDelayMs: SYSLOG_BATCH_DELAY_MS });
+  }
+
+  /**
+   * A whole batch read elsewhere (the native TCP reader): `data`, a view of the pooled buffer
+   * `whole`, holds records each ended by LF (none holds one), `ends` their end offsets.
+   */
+  addBatch(data: Buffer, whole: Buffer, ends: Uint32Array): void {
+    this.lastAddAt = Date.now();
+    this._own += data.length;
+    this._backlog.bytes += data.length;
+    void this._batcher.pushBatch(data, whole, ends);
+  }
+
+  /** The pool this flow's batch buffers come from. */
+  get buffers(): ReadBuffers {
+    return this._batcher.buffers;
   }
 
   /** From now on every record added is LF-free (the stream is LF-framed): no batch needs flattening. */

@@ -6,10 +6,14 @@
 
 import type { Server, Socket } from 'node:net';
 import type { Source, SourceContext } from '../../core/component.js';
+import { LogshipError } from '../../core/errors.js';
 import { closeServer } from '../../transport/tcp.js';
 import { withDeadline } from '../../util/deadline.js';
 import { idleSweepMs, ListenerBase, serverAddress } from '../common/listener-base.js';
+import { batchBufferBytes } from '../common/record-batcher.js';
 import { SyslogConnection, type ConnStats } from './conn.js';
+import { SYSLOG_BATCH_BYTES } from './flow.js';
+import { fitsReader, tcpBinding, type Binding } from './native.js';
 import type { SyslogStreamSettings } from './options.js';
 
 /** How long stop() waits for the records already received to be taken by the router. */
@@ -28,6 +32,15 @@ export interface BindRequest {
 /** Binds the server; rejects with LS_STARTUP when it cannot. */
 export type BindFn = (req: BindRequest, ctx: SourceContext) => Promise<Server>;
 
+/** What reads plain TCP connections: the native reader where it can ('auto'), or one of them only. */
+export type TcpReaderKind = 'auto' | 'native' | 'node';
+
+/** Test seams; the factories pass none. */
+export interface SyslogStreamInternals {
+  readonly reader?: TcpReaderKind;
+  readonly binding?: () => Binding | Error;
+}
+
 export class SyslogStreamServer extends ListenerBase implements Source {
   private readonly _settings: SyslogStreamSettings;
   private readonly _scheme: string;
@@ -38,8 +51,11 @@ export class SyslogStreamServer extends ListenerBase implements Source {
   /** Flushes of closed connections not yet taken by the router. */
   private readonly _flushing: Set<Promise<void>>;
   private _server: Server | null;
+  private readonly _readerKind: TcpReaderKind;
+  private readonly _binding: () => Binding | Error;
 
-  constructor(settings: SyslogStreamSettings, scheme: 'tcp' | 'tls', bind: BindFn) {
+  /** `bind` must hand plain TCP sockets over paused (pauseOnConnect): the reader chooses who reads. */
+  constructor(settings: SyslogStreamSettings, scheme: 'tcp' | 'tls', bind: BindFn, internals: SyslogStreamInternals = {}) {
     super({ name: `syslog-${scheme}`, source: `syslog-${scheme} source` });
     this._settings = settings;
     this._scheme = scheme;
@@ -48,6 +64,8 @@ export class SyslogStreamServer extends ListenerBase implements Source {
     this._sockets = new Set();
     this._flushing = new Set();
     this._server = null;
+    this._readerKind = scheme === 'tcp' ? (internals.reader ?? 'auto') : 'node';
+    this._binding = internals.binding ?? tcpBinding;
   }
 
   /** One entry per open connection (for status and tests). */
@@ -59,6 +77,7 @@ export class SyslogStreamServer extends ListenerBase implements Source {
     const at = this._listenAddress(this._settings.listen, 'tcp');
     const deps = {
       ctx,
+      reader: this._reader(ctx),
       message: this._settings.message,
       onClosed: (c: SyslogConnection, flushed: Promise<void>) => {
         this._conns.delete(c);
@@ -106,6 +125,23 @@ export class SyslogStreamServer extends ListenerBase implements Source {
     await withDeadline(Promise.all([...this._flushing]).then(() => undefined), deadline);
     await withDeadline(closed, deadline);
     this._server = null;
+  }
+
+  /** The native reader for this listener's connections, or null (node:net reads them). */
+  private _reader(ctx: SourceContext): Binding | null {
+    if (this._readerKind === 'node') return null;
+    const b = this._binding();
+    const max = this._settings.message.maxMessageBytes;
+    const why =
+      b instanceof Error
+        ? b.message
+        : fitsReader(max, batchBufferBytes(SYSLOG_BATCH_BYTES))
+          ? undefined
+          : `max_message_bytes ${max} is more than the native TCP reader's buffers hold`;
+    if (why === undefined) return b as Binding;
+    if (this._readerKind === 'native') throw new LogshipError('LS_STARTUP', `syslog-tcp: ${why}`);
+    ctx.telemetry.emit('syslog_tcp_fallback', { reason: why });
+    return null;
   }
 
   private _closeIdle(idleMs: number): void {

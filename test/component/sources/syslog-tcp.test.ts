@@ -1,22 +1,29 @@
 // Component tests of the syslog-tcp source on real loopback sockets: util-linux `logger` (newline
 // and octet-counted, RFC 3164 and 5424) checked field by field, and raw peers for chunking,
 // framing detection and mixing, oversize, broken counts, limits, idle, backpressure and stop.
+// Run once per reader of LF-framed connections: the native one here, node:net by
+// syslog-tcp-node.test.ts, which runs this file again with LOGSHIP_TEST_TCP_READER=node.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { test, type TestContext } from 'node:test';
+import { test as nodeTest, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { recordFields } from '../../../src/codec/syslog/parse.js';
 import type { Batch } from '../../../src/core/batch.js';
 import { RECORD_FLAG } from '../../../src/core/records.js';
 import { CONN_BACKLOG_BYTES } from '../../../src/sources/syslog-tcp/conn.js';
-import { syslogTcpSource, type SyslogStreamServer } from '../../../src/sources/syslog-tcp/index.js';
+import { NewlineDeframer } from '../../../src/codec/framing/newline.js';
+import { syslogTcpServer, syslogTcpSource, type SyslogStreamServer, type TcpReaderKind } from '../../../src/sources/syslog-tcp/index.js';
 import { testSourceContext } from '../../helpers/context.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 
 const run = promisify(execFile);
+
+const READER: TcpReaderKind = process.env['LOGSHIP_TEST_TCP_READER'] === 'node' ? 'node' : 'native';
+/** Each test's name says which reader it ran with. */
+const test = (name: string, fn: (t: TestContext) => Promise<void> | void): void => void nodeTest(`[${READER}] ${name}`, fn);
 
 type Ctx = ReturnType<typeof testSourceContext>;
 
@@ -34,7 +41,7 @@ async function startSource(t: TestContext, opts: Record<string, unknown> = {}, o
     batches.push(b);
     return onBatch?.(b);
   });
-  const source = syslogTcpSource.create(syslogTcpSource.options.parse({ type: 'syslog-tcp', listen: 'tcp:127.0.0.1:0', ...opts }));
+  const source = syslogTcpServer(syslogTcpSource.options.parse({ type: 'syslog-tcp', listen: 'tcp:127.0.0.1:0', ...opts }), { reader: READER });
   await source.start(ctx);
   t.after(() => source.stop());
   return { source, ctx, batches, records: () => batches.flatMap(texts) };
@@ -133,6 +140,7 @@ test('newline framing: many messages in one chunk, and one message across many c
   const got = await waitRecords(s, 4);
   assert.deepEqual(got, ['<13>one', '<13>two', '<13>three', long]);
   assert.deepEqual(s.source.connections().map((x) => x.framing), ['newline']);
+  assert.deepEqual(s.source.connections().map((x) => x.reader), [READER]);
   assert.equal(s.batches[0]!.meta.host, '127.0.0.1');
 });
 
@@ -185,6 +193,8 @@ test('octet counting: many frames in one chunk, and one frame across many chunks
   const got = await waitRecords(s, 4);
   assert.deepEqual(got, ['<13>one', '<13>two', '<13>three', `<14>${'y'.repeat(5000)} end`]);
   assert.deepEqual(s.source.connections().map((x) => x.framing), ['octet-counting']);
+  // The native reader hands an octet-counted connection to node:net before reading a byte.
+  assert.deepEqual(s.source.connections().map((x) => x.reader), ['node']);
 });
 
 test('an octet-counted connection may switch to LF-terminated messages and back (as rsyslog allows)', async (t) => {
@@ -266,6 +276,77 @@ for (const [name, bad, code] of [
     assert.deepEqual(closeCauses(s), ['framing']);
   });
 }
+
+/** What the JavaScript NewlineDeframer makes of a whole stream, the peer's FIN included (the oracle). */
+function deframed(stream: Buffer, max: number, oversize: 'truncate' | 'split'): string[] {
+  const d = new NewlineDeframer({ maxMessageBytes: max, oversize });
+  d.push(stream);
+  const out: string[] = [];
+  while (d.next()) out.push(d.buf.toString('latin1', d.start, d.end));
+  if (d.finish()) out.push(d.buf.toString('latin1', d.start, d.end));
+  return out;
+}
+
+/** A stream of awkward LF-framed messages: CR LF, NULs, blank lines, long ones; seeded. */
+function awkwardStream(seed: number, n: number, max: number): Buffer {
+  let x = seed;
+  const rnd = (k: number): number => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % k;
+  };
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = rnd(10);
+    const body = `<13>m${i} ${'abcdefghij'.repeat(1 + rnd(kind === 0 ? (4 * max) / 10 : 8))}`;
+    if (kind === 1) parts.push(`${body}\r\n`);
+    else if (kind === 2) parts.push(`${body}\0\n`);
+    else if (kind === 3) parts.push('\n\r\n');
+    else if (kind === 4) parts.push(`${body}\r\r\n\n`);
+    else parts.push(`${body}\n`);
+  }
+  parts.push('<13>the last one, without its LF\r');
+  return Buffer.from(parts.join(''), 'latin1');
+}
+
+for (const oversize of ['truncate', 'split'] as const) {
+  test(`newline records (${oversize}): CR LF, NUL, blank lines and long messages, in chunks of any size, as NewlineDeframer makes them`, async (t) => {
+    const max = 200;
+    const stream = awkwardStream(oversize === 'split' ? 7 : 11, 3000, max);
+    const want = deframed(stream, max, oversize);
+    const s = await startSource(t, { max_message_bytes: max, oversize });
+    const c = await open(t, s.source.port);
+    let x = 1;
+    for (let at = 0; at < stream.length; ) {
+      x = (x * 48271) % 2147483647;
+      const n = 1 + (x % 3000);
+      c.write(stream.subarray(at, at + n));
+      at += n;
+      if (x % 5 === 0) await sleep(1);
+    }
+    c.end();
+    assert.deepEqual(await waitRecords(s, want.length), want);
+    const counter = oversize === 'truncate' ? 'logship_syslog_messages_truncated_total' : 'logship_syslog_messages_split_total';
+    const long = stream
+      .toString('latin1')
+      .split('\n')
+      .filter((m) => m.length > max).length;
+    assert.ok(long > 10, `only ${long} long messages`);
+    await waitFor('oversize counted', () => s.ctx.counters.get(counter) === long, 5000);
+    for (const b of s.batches) assert.equal(b.data.filter((v) => v === 0x0a).length, b.count);
+  });
+}
+
+test('a message split into many pieces in one read, and batches cut at their record cap', async (t) => {
+  const s = await startSource(t, { max_message_bytes: 16, oversize: 'split' });
+  const c = await open(t, s.source.port);
+  const long = 'p'.repeat(16 * 500 + 5);
+  const tiny = Array.from({ length: 100_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('\n');
+  c.write(`${long}\n${tiny}\n`);
+  const want = [...Array.from({ length: 500 }, () => 'p'.repeat(16)), 'ppppp', ...tiny.split('\n')];
+  assert.deepEqual(await waitRecords(s, want.length), want);
+  assert.ok(s.batches.every((b) => b.count <= 65536));
+  assert.equal(s.ctx.counters.get('logship_syslog_messages_split_total'), 1);
+});
 
 // ---- limits, idle, backpressure, stop --------------------------------------------------------
 
@@ -351,6 +432,31 @@ test('stop() closes the listener and pushes what was received, the partial last 
   const refused = connect({ host: '127.0.0.1', port });
   const err = await new Promise<NodeJS.ErrnoException>((resolve) => refused.once('error', resolve));
   assert.equal(err.code, 'ECONNREFUSED');
+});
+
+test('reader choice: native required and not built fails the start; auto falls back to node:net and says why', async (t) => {
+  const opts = syslogTcpSource.options.parse({ type: 'syslog-tcp', listen: 'tcp:127.0.0.1:0' });
+  const notBuilt = (): Error => new Error('native TCP reader not built: test');
+  const ctx = testSourceContext({ stateDir: await tmpDir(t), id: 'in' }, () => undefined);
+  await assert.rejects(syslogTcpServer(opts, { reader: 'native', binding: notBuilt }).start(ctx), /syslog-tcp: native TCP reader not built/);
+
+  const batches: Batch[] = [];
+  const ctx2 = testSourceContext({ stateDir: await tmpDir(t), id: 'in' }, (b) => void batches.push(b));
+  const auto = syslogTcpServer(opts, { reader: 'auto', binding: notBuilt });
+  await auto.start(ctx2);
+  t.after(() => auto.stop());
+  assert.equal(ctx2.counters.get('logship_syslog_tcp_fallbacks_total'), 1);
+  const c = await open(t, auto.port);
+  c.write('<13>read by node:net\n');
+  await waitFor('the record', () => batches.length === 1, 5000);
+  assert.deepEqual(auto.connections().map((x) => x.reader), ['node']);
+  // A maximum larger than the reader's buffers hold: node:net reads, and the log says why.
+  const big = syslogTcpServer(syslogTcpSource.options.parse({ type: 'syslog-tcp', listen: 'tcp:127.0.0.1:0', max_message_bytes: 1 << 20 }));
+  const ctx3 = testSourceContext({ stateDir: await tmpDir(t), id: 'in' }, () => undefined);
+  await big.start(ctx3);
+  t.after(() => big.stop());
+  const logged = ctx3.logs.find((l) => (l.obj as { event?: string }).event === 'syslog_tcp_fallback');
+  assert.match(String((logged?.obj as { reason?: string } | undefined)?.reason), /max_message_bytes 1048576/);
 });
 
 test('options: strict, validated listen scheme, facility/severity names and defaults', () => {

@@ -1,0 +1,156 @@
+// Typed wrapper over logship's own TCP reader (native/tcp_read.c, built by `npm run build:native`):
+// an accepted LF-framed syslog connection read on Node's loop straight into the buffer of the batch
+// being built, records cut at LF in C, one JavaScript call per batch. Where it is not built (not
+// Linux, no compiler), tcpBinding() says why and connections are read through node:net.
+// Decision: docs/decisions/0008-tcp-reader.md.
+//
+//   socket (node:net, paused, never read) ── fd ──► dup ──► reader ──► batch(data, whole, ends)
+//   the reader owns its duplicate of the fd; the socket stays the connection's owner (close, stop)
+
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+import { requireAddon } from '../../util/addon.js';
+import type { ReadBuffers } from '../common/buffers.js';
+
+export interface Binding {
+  attach(
+    fd: number,
+    maxMessageBytes: number,
+    truncate: boolean,
+    batchBytes: number,
+    delayMs: number,
+    ends: Uint32Array,
+    onEvent: (status: number, bytes: number, records: number, truncated: number, split: number, want: number) => Buffer | undefined,
+  ): object;
+  pause(handle: object, on: boolean): void;
+  finish(handle: object): void;
+  pending(handle: object): number;
+  lastRead(handle: object): number;
+  close(handle: object): void;
+}
+
+const ST_BATCH = 0;
+const ST_NEED = 1;
+const ST_EOF = 2;
+const ST_OCTET = 3;
+
+/** The most records of one batch (as the record batcher's MAX_RECORDS). */
+const MAX_RECORDS = 65536;
+/** Every reader's record ends are copied here for the length of one call (the loop has one thread). */
+const SHARED_ENDS = new Uint32Array(MAX_RECORDS);
+
+let loaded: Binding | Error | undefined;
+
+/** The binding, or the error that says why it cannot be loaded. Loaded once. */
+export function tcpBinding(): Binding | Error {
+  if (loaded !== undefined) return loaded;
+  // src/sources/syslog-tcp/ and dist/sources/syslog-tcp/ are both three levels below the root.
+  const b = requireAddon<Binding>(fileURLToPath(new URL('../../../', import.meta.url)), 'logship_tcp');
+  loaded = b instanceof Error ? new Error(`native TCP reader not built: ${b.message}`, { cause: b }) : b;
+  return loaded;
+}
+
+/**
+ * Whether buffers of `bufferBytes` can hold a message of `maxMessageBytes` with the reader's spare
+ * bytes (native/tcp_read.c, hold_buffer); a larger maximum is read through node:net.
+ */
+export function fitsReader(maxMessageBytes: number, bufferBytes: number): boolean {
+  return bufferBytes >= maxMessageBytes + 4 + Math.floor(bufferBytes / maxMessageBytes);
+}
+
+/**
+ * The file descriptor of a node:net socket, or undefined. Node keeps it on the socket's internal
+ * handle (`_handle.fd`); a socket without one (TLS, Windows, a Node that moved it) is read by node:net.
+ */
+export function socketFd(socket: Socket): number | undefined {
+  const handle: unknown = (socket as unknown as { _handle?: unknown })._handle;
+  if (typeof handle !== 'object' || handle === null) return undefined;
+  const fd: unknown = (handle as { fd?: unknown }).fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
+}
+
+export interface TcpReaderHandlers {
+  /**
+   * A batch: `data` (a view of `whole`, a pooled buffer now the caller's) holds records, each
+   * ended by LF, `ends` their end offsets (the caller's copy). `truncated`/`split`: messages longer
+   * than the maximum cut since the last batch.
+   */
+  readonly batch: (data: Buffer, whole: Buffer, ends: Uint32Array, truncated: number, split: number) => void;
+  /** The peer closed its side; everything it sent was delivered. */
+  readonly eof: () => void;
+  /** The first byte says octet counting: nothing was read; read the socket another way. */
+  readonly octet: () => void;
+  /** A read failed (errno name); what was received was delivered. */
+  readonly error: (code: string) => void;
+}
+
+export interface TcpReaderOptions {
+  readonly maxMessageBytes: number;
+  readonly oversize: 'truncate' | 'split';
+  readonly batchBytes: number;
+  readonly delayMs: number;
+}
+
+export class NativeTcpReader {
+  private readonly _b: Binding;
+  private readonly _handle: object;
+  private _closed: boolean;
+
+  /** Starts reading a duplicate of `fd`; throws an Error with the errno name as `code`. */
+  constructor(b: Binding, fd: number, opts: TcpReaderOptions, pool: ReadBuffers, handlers: TcpReaderHandlers) {
+    this._b = b;
+    this._closed = false;
+    let current: Buffer | undefined;
+    const onEvent = (status: number, bytes: number, records: number, truncated: number, split: number, want: number): Buffer | undefined => {
+      // A buffer is always handed back when wanted; a bug in a handler surfaces on the next tick as
+      // an uncaught exception, as it would from a 'data' listener.
+      try {
+        if (status === ST_BATCH) {
+          const whole = current!;
+          handlers.batch(whole.subarray(0, bytes), whole, SHARED_ENDS.slice(0, records), truncated, split);
+        } else if (status === ST_EOF) handlers.eof();
+        else if (status === ST_OCTET) handlers.octet();
+        else if (status < 0) handlers.error(getSystemErrorName(status));
+      } catch (e) {
+        process.nextTick(() => {
+          throw e;
+        });
+      }
+      if (want === 0 || (status !== ST_BATCH && status !== ST_NEED)) {
+        if (status === ST_BATCH) current = undefined;
+        return undefined;
+      }
+      current = pool.take(pool.size);
+      return current;
+    };
+    this._handle = b.attach(fd, opts.maxMessageBytes, opts.oversize === 'truncate', opts.batchBytes, opts.delayMs, SHARED_ENDS, onEvent);
+  }
+
+  /** Bytes received and not yet handed over in a batch. */
+  get pending(): number {
+    return this._closed ? 0 : this._b.pending(this._handle);
+  }
+
+  /** When bytes last arrived (or reading resumed), ms since the epoch. */
+  get lastReadMs(): number {
+    return this._closed ? 0 : this._b.lastRead(this._handle);
+  }
+
+  /** Stop (true) or resume (false) reading: backpressure. */
+  pause(on: boolean): void {
+    if (!this._closed) this._b.pause(this._handle, on);
+  }
+
+  /** Deliver now what was received, the unterminated last message as a record, and stop reading. */
+  finish(): void {
+    if (!this._closed) this._b.finish(this._handle);
+  }
+
+  /** Stop and close the duplicate fd (the socket itself is the caller's). Idempotent. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this._b.close(this._handle);
+  }
+}
