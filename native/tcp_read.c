@@ -13,7 +13,7 @@
 //     BATCH (0)   bytes [0, bytes) of the current buffer hold `records` records, each ended by LF, and
 //                 ends[0, records) their end offsets; the buffer is now the caller's. When `want`,
 //                 the caller returns the next buffer (the start of a message waits to move into it).
-//     NEED (1)    the socket is readable and the reader holds no buffer: return one (`want` is 1).
+//     NEED (1)    bytes are waiting (peeked) and the reader holds no buffer: return one (`want` 1).
 //     EOF (2)     the peer closed its side; everything it sent was delivered before (BATCH).
 //     OCTET (3)   the first byte is a digit '1'..'9' (RFC 6587 octet counting): nothing was read;
 //                 the caller reads this connection itself. The reader stopped.
@@ -36,7 +36,12 @@
 // A record whose bytes lie after a gap is moved down to w (memmove). The spare bytes let the last
 // message take its LF at finish(), and each piece of a split message (at most one per
 // maxMessageBytes of the buffer) take one where the next piece starts (the rest moves up a byte).
-// EOF and read errors deliver as finish() does before they are reported.
+// EOF and read errors deliver as finish() does before they are reported; a reset (the poll reports
+// an error) is read first, since what arrived before it is still queued.
+//
+// JavaScript's microtasks run after each call into it has returned and the reader has moved what
+// follows the batch into the next buffer (a callback scope around the call, not around the
+// function alone): a batch settled by a microtask may give its buffer to someone else at once.
 //
 // Linux only (the JavaScript side reads through node:net when this is not built).
 
@@ -93,7 +98,9 @@ typedef struct {
   size_t ends_max;
   size_t count;
   napi_ref shared_ref;
+  napi_ref resource_ref;
   uint32_t *shared;
+  int errored;     /* the poll reported an error: reading what is queued before failing */
 } reader;
 
 typedef struct {
@@ -156,8 +163,14 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
   napi_env env = c->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return -1;
-  napi_value fn, recv, argv[6], result;
+  napi_value fn, recv, argv[6], result, resource;
+  napi_callback_scope cscope;
   if (records > 0) memcpy(c->shared, c->ends, records * sizeof(uint32_t));
+  napi_get_reference_value(env, c->resource_ref, &resource);
+  if (napi_open_callback_scope(env, resource, c->async, &cscope) != napi_ok) {
+    napi_close_handle_scope(env, scope);
+    return -1;
+  }
   napi_get_reference_value(env, c->on_event, &fn);
   napi_get_global(env, &recv);
   napi_create_int32(env, status, &argv[0]);
@@ -168,7 +181,7 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
   napi_create_int32(env, want, &argv[5]);
   c->truncated = c->split = 0;
   int ret = 0;
-  if (napi_make_callback(env, c->async, recv, fn, 6, argv, &result) != napi_ok) {
+  if (napi_call_function(env, recv, fn, 6, argv, &result) != napi_ok) {
     bool pending = false;
     napi_value exc;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
@@ -178,8 +191,9 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
     size_t r = c->r, s = c->s, len = c->len;
     if (hold_buffer(c, result) != 0) ret = -1;
     else {
-      // The rest of the old buffer (the current message) moves to the start of the new one.
-      if (old != NULL && len > tail_from) memcpy(c->buf, old + tail_from, len - tail_from);
+      // The rest of the old buffer (the current message) moves to the start of the new one (the
+      // same one when JavaScript copied a small batch out and gave it back).
+      if (old != NULL && len > tail_from) memmove(c->buf, old + tail_from, len - tail_from);
       c->w = 0;
       c->r = r - tail_from;
       c->s = s - tail_from;
@@ -187,6 +201,7 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
       ret = 1;
     }
   }
+  napi_close_callback_scope(env, cscope); // microtasks run here, after the move
   napi_close_handle_scope(env, scope);
   return ret;
 }
@@ -221,6 +236,8 @@ static int deliver(reader *c) {
     return c->closing ? -1 : 0;
   }
   if (ret != 1) {
+    // No next buffer: the current one is the batch's now, and what followed it is lost with it.
+    drop_buffer(c);
     if (!c->closing) {
       stop_reading(c);
       call_event(c, -EINVAL, 0, 0, 0, 0);
@@ -358,22 +375,30 @@ static void fail(reader *c, int err) {
   call_event(c, -err, 0, 0, 0, 0);
 }
 
+/** The socket's pending error (cleared by reading it), else the error the poll reported. */
+static int poll_error(reader *c) {
+  int err = 0;
+  socklen_t sl = sizeof err;
+  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0 || err == 0) err = c->errored;
+  return err;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   reader *c = (reader *)h->data;
   if (c->closing || c->stopped) return;
   if (status < 0) {
-    int err = 0;
-    socklen_t sl = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0 || err == 0) err = -status;
-    fail(c, err);
-    return;
+    // An error (a reset): libuv stopped the poll. What arrived before it is still queued; read()
+    // returns it, then the error (or 0).
+    c->errored = -status;
+    if (!c->paused) uv_poll_start(&c->poll, UV_READABLE, on_poll);
   }
   if (c->first) {
     uint8_t b;
     ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      fail(c, errno);
+      if (errno == EINTR) return; // polled again
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(c, errno);
+      else if (c->errored) fail(c, poll_error(c));
       return;
     }
     c->first = 0;
@@ -386,6 +411,21 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int got = 0;
   for (int round = 0; round < ROUNDS && !c->closing && !c->paused; round++) {
     if (c->buf == NULL) {
+      // A buffer only for bytes that are there: an idle connection, or one that ends without
+      // sending, never takes one.
+      uint8_t b;
+      ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0) {
+        finish_all(c);
+        if (!c->closing) call_event(c, ST_EOF, 0, 0, 0, 0);
+        return;
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) fail(c, errno);
+        else if (c->errored) fail(c, poll_error(c));
+        return;
+      }
       if (call_event(c, ST_NEED, 0, 0, 1, 0) != 1) {
         if (!c->closing) fail(c, EINVAL);
         return;
@@ -428,7 +468,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       return;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (c->errored) {
+        fail(c, poll_error(c)); // the poll's error, and nothing more to read
+        return;
+      }
+      break;
+    }
     fail(c, errno);
     return;
   }
@@ -446,6 +492,7 @@ static void on_closed(uv_handle_t *h) {
   napi_delete_reference(env, c->on_event);
   if (c->buf_ref != NULL) napi_delete_reference(env, c->buf_ref);
   if (c->shared_ref != NULL) napi_delete_reference(env, c->shared_ref);
+  if (c->resource_ref != NULL) napi_delete_reference(env, c->resource_ref);
   napi_async_destroy(env, c->async);
   free(c->ends);
   free(c);
@@ -546,31 +593,37 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   c->ends_max = ends_len;
   napi_value name, resource, handle;
   uv_loop_t *loop;
-  if (napi_create_reference(env, argv[5], 1, &c->shared_ref) != napi_ok || napi_create_reference(env, argv[6], 1, &c->on_event) != napi_ok || napi_create_string_utf8(env, "logship_tcp_read", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_object(env, &resource) != napi_ok || napi_async_init(env, resource, name, &c->async) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+  int err = 0;
+  if (napi_create_reference(env, argv[5], 1, &c->shared_ref) != napi_ok || napi_create_reference(env, argv[6], 1, &c->on_event) != napi_ok ||
+      napi_create_string_utf8(env, "logship_tcp_read", NAPI_AUTO_LENGTH, &name) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+      napi_create_reference(env, resource, 1, &c->resource_ref) != napi_ok || napi_async_init(env, resource, name, &c->async) != napi_ok ||
+      napi_get_uv_event_loop(env, &loop) != napi_ok || (err = uv_poll_init(loop, &c->poll, c->fd)) != 0) {
     close(dup_fd);
+    if (c->shared_ref != NULL) napi_delete_reference(env, c->shared_ref);
+    if (c->on_event != NULL) napi_delete_reference(env, c->on_event);
+    if (c->resource_ref != NULL) napi_delete_reference(env, c->resource_ref);
+    if (c->async != NULL) napi_async_destroy(env, c->async);
     free(c);
     free(box);
+    if (err != 0) return throw_errno(env, -err, "uv_poll_init");
     napi_throw_error(env, "EINVAL", "attach: napi");
     return NULL;
-  }
-  int err = uv_poll_init(loop, &c->poll, c->fd);
-  if (err != 0) {
-    close(dup_fd);
-    napi_delete_reference(env, c->on_event);
-    napi_async_destroy(env, c->async);
-    free(c);
-    free(box);
-    return throw_errno(env, -err, "uv_poll_init");
   }
   uv_timer_init(loop, &c->timer);
   c->poll.data = c;
   c->timer.data = c;
   c->handles = 2;
   box->r = c;
-  if (napi_create_external(env, box, finalize_box, NULL, &handle) != napi_ok || napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok) {
+  if (napi_create_external(env, box, finalize_box, NULL, &handle) != napi_ok) {
     do_close(c);
+    free(box);
     napi_throw_error(env, "EINVAL", "attach: napi_create_external");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, handle, &HANDLE_TAG) != napi_ok) {
+    do_close(c);
+    box->r = NULL; // the finalizer frees the box only
+    napi_throw_error(env, "EINVAL", "attach: napi_type_tag_object");
     return NULL;
   }
   uv_poll_start(&c->poll, UV_READABLE, on_poll);

@@ -274,9 +274,10 @@ export class SyslogConnection {
 
   private _onClose(): void {
     this._state = 'closed';
-    if (this._reader !== null) {
-      this._reader.finish();
-      this._reader.close();
+    const reader = this._reader;
+    if (reader !== null) {
+      reader.finish(); // may end in _onReadError (no buffer given), which forgets the reader
+      reader.close();
       this._reader = null;
     }
     this._drainAll();

@@ -72,9 +72,9 @@ export function socketFd(socket: Socket): number | undefined {
 
 export interface TcpReaderHandlers {
   /**
-   * A batch: `data` (a view of `whole`, a pooled buffer now the caller's) holds records, each
-   * ended by LF, `ends` their end offsets (the caller's copy). `truncated`/`split`: messages longer
-   * than the maximum cut since the last batch.
+   * A batch: `data` holds records, each ended by LF, `ends` their end offsets (the caller's copy);
+   * `whole` is the buffer behind `data`, now the caller's (a pooled one, or for a small batch a copy
+   * of its own size). `truncated`/`split`: messages longer than the maximum cut since the last batch.
    */
   readonly batch: (data: Buffer, whole: Buffer, ends: Uint32Array, truncated: number, split: number) => void;
   /** The peer closed its side; everything it sent was delivered. */
@@ -92,6 +92,20 @@ export interface TcpReaderOptions {
   readonly delayMs: number;
 }
 
+/**
+ * Runs a handler; a bug in it surfaces on the next tick as an uncaught exception, as it would from a
+ * 'data' listener, and the reader still gets its answer (a buffer is always handed back when wanted).
+ */
+function guard(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    process.nextTick(() => {
+      throw e;
+    });
+  }
+}
+
 export class NativeTcpReader {
   private readonly _b: Binding;
   private readonly _handle: object;
@@ -103,26 +117,26 @@ export class NativeTcpReader {
     this._closed = false;
     let current: Buffer | undefined;
     const onEvent = (status: number, bytes: number, records: number, truncated: number, split: number, want: number): Buffer | undefined => {
-      // A buffer is always handed back when wanted; a bug in a handler surfaces on the next tick as
-      // an uncaught exception, as it would from a 'data' listener.
-      try {
-        if (status === ST_BATCH) {
-          const whole = current!;
-          handlers.batch(whole.subarray(0, bytes), whole, SHARED_ENDS.slice(0, records), truncated, split);
-        } else if (status === ST_EOF) handlers.eof();
-        else if (status === ST_OCTET) handlers.octet();
-        else if (status < 0) handlers.error(getSystemErrorName(status));
-      } catch (e) {
-        process.nextTick(() => {
-          throw e;
-        });
+      if (status === ST_BATCH) {
+        const whole = current!;
+        // A small batch (cut by the delay: a slow sender) is copied out, and the reader keeps its
+        // buffer: a few lines would otherwise hold a whole batch buffer each until they settle.
+        const small = bytes * 2 < whole.length;
+        const data = small ? Buffer.from(whole.subarray(0, bytes)) : whole.subarray(0, bytes);
+        guard(() => handlers.batch(data, small ? data : whole, SHARED_ENDS.slice(0, records), truncated, split));
+        if (small && want === 0) pool.give(whole);
+        if (small && want !== 0) return whole; // what follows the batch moves to its start
+        current = want !== 0 ? pool.take(pool.size) : undefined;
+        return current;
       }
-      if (want === 0 || (status !== ST_BATCH && status !== ST_NEED)) {
-        if (status === ST_BATCH) current = undefined;
-        return undefined;
+      if (status === ST_NEED) {
+        current = pool.take(pool.size);
+        return current;
       }
-      current = pool.take(pool.size);
-      return current;
+      if (status === ST_EOF) guard(handlers.eof);
+      else if (status === ST_OCTET) guard(handlers.octet);
+      else if (status < 0) guard(() => handlers.error(getSystemErrorName(status)));
+      return undefined;
     };
     this._handle = b.attach(fd, opts.maxMessageBytes, opts.oversize === 'truncate', opts.batchBytes, opts.delayMs, SHARED_ENDS, onEvent);
   }

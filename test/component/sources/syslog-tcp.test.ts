@@ -506,3 +506,42 @@ test('a peer that resets its connection is counted; what it sent before is kept'
   assert.equal((closedLog?.obj as { err?: NodeJS.ErrnoException }).err?.code, 'ECONNRESET');
   assert.deepEqual(closeCauses(s), ['error']);
 });
+
+test('a reset right after the data: every line the kernel received before it is kept', async (t) => {
+  const s = await startSource(t);
+  const c = await open(t, s.source.port);
+  const want = Array.from({ length: 2000 }, (_, i) => `<13>line ${i}`);
+  c.write(want.map((l) => `${l}\n`).join(''), () => c.resetAndDestroy());
+  await waitFor('closed', () => s.ctx.counters.get('logship_syslog_disconnections_total') === 1, 5000);
+  assert.deepEqual(await waitRecords(s, want.length), want);
+});
+
+// node:net drops what its stream buffered while paused when the socket is destroyed by the error;
+// the native reader leaves unread bytes in the kernel, which hands them over before the reset.
+if (READER === 'native') {
+  test('a reset while paused (backpressure): what was sent before it is kept', async (t) => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let n = 0;
+    const s = await startSource(t, {}, () => (n++ === 0 ? gate : undefined));
+    const c = await open(t, s.source.port);
+    const want = Array.from({ length: 4000 }, (_, i) => `<13>${'x'.repeat(100)} ${i}`);
+    c.write(want.map((l) => `${l}\n`).join(''), () => setTimeout(() => c.resetAndDestroy(), 100));
+    await waitFor('the connection paused', () => s.source.connections()[0]?.paused === true, 5000);
+    await sleep(300);
+    release();
+    await waitFor('closed', () => s.ctx.counters.get('logship_syslog_disconnections_total') === 1, 5000);
+    assert.deepEqual(await waitRecords(s, want.length), want);
+  });
+}
+
+test("a slow sender's small batches hold buffers of their own size, not a batch buffer each", async (t) => {
+  const s = await startSource(t);
+  const c = await open(t, s.source.port);
+  for (let i = 0; i < 5; i++) {
+    c.write(`<13>slow ${i}\n`);
+    await waitFor(`record ${i}`, () => s.records().length === i + 1, 5000);
+  }
+  assert.equal(s.batches.length, 5);
+  for (const b of s.batches) assert.ok(b.data.buffer.byteLength <= 16 * 1024, `a batch of ${b.data.length} bytes holds ${b.data.buffer.byteLength}`);
+});

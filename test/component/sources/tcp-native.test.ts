@@ -1,0 +1,248 @@
+// The native TCP reader's binding (native/tcp_read.c) on real loopback sockets, driven directly:
+// which events it raises and when it asks for a buffer (an idle connection, or one that ends
+// without sending, takes none), and that the start of a message moved out of a delivered buffer is
+// moved before JavaScript's microtasks run (a settled batch may hand its buffer to anyone then);
+// and a fuzz of its records against NewlineDeframer with the smallest buffers it takes. The
+// syslog-tcp source's own tests (syslog-tcp.test.ts) check the records end to end.
+import assert from 'node:assert/strict';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { FRAME_FLAG, NewlineDeframer } from '../../../src/codec/framing/newline.js';
+import { socketFd, tcpBinding, type Binding } from '../../../src/sources/syslog-tcp/native.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
+
+const NAMES = ['BATCH', 'NEED', 'EOF', 'OCTET'];
+const BUF_BYTES = 272 * 1024;
+
+function binding(): Binding {
+  const b = tcpBinding();
+  if (b instanceof Error) throw b; // the tests need it built (npm ci builds it)
+  return b;
+}
+
+interface Reader {
+  /** Events as NAME or BATCH(bytes,want), in order. */
+  readonly log: string[];
+  readonly records: string[];
+  readonly closed: () => boolean;
+}
+
+/** A server whose one connection is read by the binding; `onBatch` runs inside each BATCH call. */
+async function serve(t: TestContext, onBatch?: (old: Buffer) => void, bufBytes = BUF_BYTES): Promise<{ server: Server; reader: Promise<Reader> }> {
+  const b = binding();
+  const ends = new Uint32Array(65536);
+  let resolve!: (r: Reader) => void;
+  const reader = new Promise<Reader>((r) => (resolve = r));
+  const server = createServer({ pauseOnConnect: true }, (sock) => {
+    sock.on('error', () => undefined);
+    const log: string[] = [];
+    const records: string[] = [];
+    let current: Buffer | undefined;
+    let closed = false;
+    const h = b.attach(socketFd(sock)!, 100, true, 64 * 1024, 5, ends, (st, bytes, n, _tr, _sp, want) => {
+      log.push(st === 0 ? `BATCH(${bytes},${want})` : (NAMES[st] ?? String(st)));
+      if (st === 0) {
+        const old = current!;
+        let p = 0;
+        for (let i = 0; i < n; i++) {
+          records.push(old.toString('latin1', p, ends[i]! - 1));
+          p = ends[i]!;
+        }
+        onBatch?.(old);
+      }
+      if (st === 2 || st < 0) {
+        closed = true;
+        b.close(h);
+        sock.destroy();
+      }
+      current = want !== 0 ? Buffer.alloc(bufBytes) : undefined;
+      return current;
+    });
+    t.after(() => {
+      b.close(h);
+      sock.destroy();
+    });
+    resolve({ log, records, closed: () => closed });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return { server, reader };
+}
+
+async function peer(t: TestContext, server: Server): Promise<Socket> {
+  const c = connect((server.address() as { port: number }).port, '127.0.0.1');
+  c.on('error', () => undefined);
+  await new Promise((r) => c.once('connect', r));
+  t.after(() => c.destroy());
+  return c;
+}
+
+test('a connection that ends without sending, or goes idle after whole lines, holds no buffer', async (t) => {
+  const { server, reader } = await serve(t);
+  const quiet = await peer(t, server);
+  const r1 = await reader;
+  await sleep(50);
+  assert.deepEqual(r1.log, [], 'nothing asked of an idle connection');
+  quiet.end();
+  await waitFor('EOF', () => r1.closed(), 5000);
+  assert.deepEqual(r1.log, ['EOF'], 'no buffer taken for a connection that sent nothing');
+
+  const { server: s2, reader: rd2 } = await serve(t);
+  const busy = await peer(t, s2);
+  const r2 = await rd2;
+  busy.write(`<13>${'x'.repeat(95)}\n`.repeat(700)); // 70,000 bytes of whole lines: one full batch and the rest
+  await waitFor('all records', () => r2.records.length === 700, 5000);
+  await sleep(50);
+  // The last delivery left nothing pending: the reader let go of its buffer and asked for no other.
+  assert.match(r2.log.at(-1)!, /^BATCH\(\d+,0\)$/);
+  assert.equal(r2.log.filter((e) => e === 'NEED').length, 1);
+});
+
+test('what follows a delivered batch is moved before microtasks run: a buffer reused by one corrupts nothing', async (t) => {
+  const { server, reader } = await serve(t, (old) => queueMicrotask(() => old.fill(0x58)));
+  const c = await peer(t, server);
+  const r = await reader;
+  c.write('<13>first\n<13>second-half-');
+  await waitFor('the first record', () => r.records.length === 1, 5000); // the 5 ms delay delivers it, the rest moves
+  c.end('arrives later\n');
+  await waitFor('EOF', () => r.closed(), 5000);
+  assert.deepEqual(r.records, ['<13>first', '<13>second-half-arrives later']);
+});
+
+test('a digit first is octet counting: the reader stops without reading a byte', async (t) => {
+  const { server, reader } = await serve(t);
+  const c = await peer(t, server);
+  const r = await reader;
+  c.write('5 hello');
+  await waitFor('OCTET', () => r.log.length > 0, 5000);
+  assert.deepEqual(r.log, ['OCTET']);
+});
+
+// ---- fuzz: the reader against NewlineDeframer --------------------------------------------------
+
+/** Records and oversize count NewlineDeframer makes of a whole stream, its end included. */
+function oracle(stream: Buffer, max: number, oversize: 'truncate' | 'split'): { records: string[]; oversize: number } {
+  const d = new NewlineDeframer({ maxMessageBytes: max, oversize });
+  d.push(stream);
+  const records: string[] = [];
+  let over = 0;
+  const take = (): void => {
+    records.push(d.buf.toString('latin1', d.start, d.end));
+    if ((d.flags & FRAME_FLAG.OVERSIZE) !== 0) over++;
+  };
+  while (d.next()) take();
+  if (d.finish()) take();
+  return { records, oversize: over };
+}
+
+function lcg(seed: number): (k: number) => number {
+  let x = seed;
+  return (k) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return Math.floor((x / 2147483648) * k);
+  };
+}
+
+/** Messages around and past `max`, with CR, NUL, blank lines and an unterminated last one. */
+function fuzzStream(rnd: (k: number) => number, max: number): Buffer {
+  const parts: Buffer[] = [];
+  const n = 1 + rnd(200);
+  for (let i = 0; i < n; i++) {
+    const kind = rnd(12);
+    const len = kind < 3 ? max - 2 + rnd(5) : kind < 5 ? max * (1 + rnd(4)) + rnd(3) - 1 : rnd(max);
+    const body = Buffer.alloc(Math.max(0, len));
+    // Letters, and (not first: a piece of only CR/NUL is counted differently, see decision 0008) CR and NUL.
+    for (let j = 0; j < body.length; j++) {
+      const r = rnd(20);
+      body[j] = j > 0 && r === 0 ? 13 : j > 0 && r === 1 ? 0 : 97 + rnd(26);
+    }
+    const tails = ['\r\n', '\0\n', '\n\n', '\r\r\n', '\n', '\n'];
+    parts.push(body, Buffer.from(tails[rnd(tails.length)]!, 'latin1'));
+  }
+  if (rnd(2) === 0) parts.push(Buffer.alloc(rnd(max * 2 + 3), 0x7a), Buffer.from(rnd(2) === 0 ? '\r' : ''));
+  const s = Buffer.concat(parts);
+  if (s.length > 0 && s[0]! >= 0x31 && s[0]! <= 0x39) s[0] = 0x61; // not octet counting
+  return s;
+}
+
+const GUARD = 64;
+
+/**
+ * One stream through the reader with the smallest buffers it takes (guard bytes around each), a
+ * small record cap and small batches, written in pieces of any size across loop turns.
+ */
+async function fuzzOne(t: TestContext, b: Binding, seed: number): Promise<void> {
+  const rnd = lcg(seed);
+  const max = 3 + rnd(30);
+  const oversize = rnd(2) === 0 ? 'truncate' : 'split';
+  let bufBytes = max + 4 + rnd(4 * max + 20);
+  while (bufBytes < max + 4 + Math.floor(bufBytes / max)) bufBytes++;
+  const batchBytes = 1 + rnd(bufBytes);
+  const cap = 1 + rnd(6);
+  const ends = new Uint32Array(cap);
+  const stream = fuzzStream(rnd, max);
+  const want = oracle(stream, max, oversize);
+  const got: string[] = [];
+  const problems: string[] = [];
+  const guarded: Buffer[] = [];
+  let counted = 0;
+  let current: Buffer | undefined;
+  let end = '';
+  const server = createServer({ pauseOnConnect: true }, (sock) => {
+    sock.on('error', () => undefined);
+    const h = b.attach(socketFd(sock)!, max, oversize === 'truncate', batchBytes, 1, ends, (st, bytes, records, tr, sp, w) => {
+      counted += tr + sp;
+      if (st === 0) {
+        const buf = current!;
+        let prev = 0;
+        if (records > cap) problems.push(`${records} records > cap ${cap}`);
+        for (let i = 0; i < records; i++) {
+          const e = ends[i]!;
+          if (e > bytes || buf[e - 1] !== 0x0a) problems.push(`bad end ${e} of ${bytes}`);
+          got.push(buf.toString('latin1', prev, e - 1));
+          prev = e;
+        }
+        if (prev !== bytes) problems.push(`bytes ${bytes}, last end ${prev}`);
+      } else if (st === 2 || st === 3 || st < 0) {
+        end = NAMES[st] ?? String(st);
+        b.close(h);
+        sock.destroy();
+      }
+      if (w !== 0) {
+        const g = Buffer.alloc(bufBytes + 2 * GUARD, 0xee);
+        guarded.push(g);
+        current = g.subarray(GUARD, GUARD + bufBytes);
+        return current;
+      }
+      if (st === 0) current = undefined;
+      return undefined;
+    });
+    t.after(() => b.close(h));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const c = await peer(t, server);
+    for (let at = 0; at < stream.length; ) {
+      const n = 1 + rnd(Math.max(1, Math.floor(bufBytes * 1.5)));
+      c.write(stream.subarray(at, at + n));
+      at += n;
+      await new Promise((r) => setImmediate(r));
+      if (rnd(4) === 0) await sleep(2);
+    }
+    c.end();
+    await waitFor(`seed ${seed}: the end`, () => end !== '', 5000);
+  } finally {
+    server.close();
+  }
+  const what = `seed ${seed} (max ${max} ${oversize}, buffer ${bufBytes}, batch ${batchBytes}, cap ${cap})`;
+  assert.deepEqual(problems, [], what);
+  assert.equal(end, 'EOF', what);
+  for (const g of guarded) assert.ok(g.subarray(0, GUARD).every((v) => v === 0xee) && g.subarray(g.length - GUARD).every((v) => v === 0xee), `${what}: wrote outside its buffer`);
+  assert.deepEqual(got, want.records, what);
+  assert.equal(counted, want.oversize, `${what}: oversize count`);
+}
+
+test('fuzz: 150 streams of awkward messages through the smallest buffers come out as NewlineDeframer makes them', async (t) => {
+  const b = binding();
+  for (let seed = 1; seed <= 150; seed++) await fuzzOne(t, b, seed);
+});
