@@ -30,7 +30,7 @@
 // LF; trailing CR, NUL and LF bytes are stripped and a record empty after that is skipped; a message
 // longer than maxMessageBytes is cut there. In the buffer, each record is followed by one LF:
 //
-//   | record LF record LF … | gap (stripped / skipped bytes) | current message … | free | 1 spare |
+//   | record LF record LF … | gap (stripped / skipped bytes) | current message … | free | spare |
 //   0                     w                                  r           s      len
 //
 // A record whose bytes lie after a gap is moved down to w (memmove). The spare bytes let the last
