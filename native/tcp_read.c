@@ -58,6 +58,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi_common.h"
+
 #define ST_BATCH 0
 #define ST_NEED 1
 #define ST_EOF 2
@@ -111,17 +113,6 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
-}
-
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  char msg[128];
-  snprintf(msg, sizeof msg, "%s failed: %s", syscall, strerror(err));
-  napi_value code, message, error;
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_throw(env, error);
-  return NULL;
 }
 
 /** Holds `b` (a Buffer) as the current buffer; 0, or -1 if it is not a usable Buffer. */
@@ -182,9 +173,7 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
   c->truncated = c->split = 0;
   int ret = 0;
   if (napi_call_function(env, recv, fn, 6, argv, &result) != napi_ok) {
-    bool pending = false;
-    napi_value exc;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+    report_uncaught(env);
     ret = -1;
   } else if (want && !c->closing) {
     uint8_t *old = c->buf;
@@ -516,29 +505,17 @@ static void finalize_box(napi_env env, void *data, void *hint) {
 
 static const napi_type_tag HANDLE_TAG = {0x6c6f67736869705fULL, 0x7463705f72656164ULL}; // "logship_tcp_read"
 
-#define CHECK(call)                                    \
-  do {                                                 \
-    if ((call) != napi_ok) {                           \
-      napi_throw_error(env, "EINVAL", "napi: " #call); \
-      return NULL;                                     \
-    }                                                  \
-  } while (0)
+/** Reads the `n` arguments of a call whose first one is a handle; its box, or NULL (thrown). */
+static handle_box *box_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  return (handle_box *)handle_arg(env, info, n, argv, &HANDLE_TAG, "reader");
+}
 
+/** As box_arg, for a reader that must be open: throws EBADF for a closed one. */
 static reader *reader_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  size_t argc = n;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
-    napi_throw_type_error(env, "EINVAL", "missing arguments");
-    return NULL;
-  }
-  void *p = NULL;
-  bool tagged = false;
-  if (napi_check_object_type_tag(env, argv[0], &HANDLE_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "EINVAL", "not a reader handle");
-    return NULL;
-  }
-  reader *c = ((handle_box *)p)->r;
-  if (c == NULL) napi_throw_error(env, "EBADF", "the reader is closed");
-  return c;
+  handle_box *box = box_arg(env, info, n, argv);
+  if (box == NULL) return NULL;
+  if (box->r == NULL) throw_errno(env, EBADF, "reader");
+  return box->r;
 }
 
 static napi_value js_attach(napi_env env, napi_callback_info info) {
@@ -670,17 +647,9 @@ static napi_value js_last_read(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *p = NULL;
-  bool tagged = false;
-  if (argc < 1 || napi_check_object_type_tag(env, argv[0], &HANDLE_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "EINVAL", "not a reader handle");
-    return NULL;
-  }
-  handle_box *box = (handle_box *)p;
-  if (box->r != NULL) {
+  handle_box *box = box_arg(env, info, 1, argv);
+  if (box != NULL && box->r != NULL) {
     do_close(box->r);
     box->r = NULL;
   }

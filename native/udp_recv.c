@@ -48,6 +48,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi_common.h"
+
 #define SLOTS 32
 #define SLOT_BYTES 65536
 #define META_INTS 9
@@ -88,27 +90,6 @@ typedef struct {
   receiver *r; // NULL once closed
 } handle_box;
 
-#define CHECK(call)                                       \
-  do {                                                    \
-    if ((call) != napi_ok) {                              \
-      napi_throw_error(env, "EINVAL", "napi: " #call);    \
-      return NULL;                                        \
-    }                                                     \
-  } while (0)
-
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  char msg[128];
-  snprintf(msg, sizeof msg, "%s failed: %s", syscall, strerror(err));
-  napi_value code, message, error, errno_value;
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, -err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_throw(env, error);
-  return NULL;
-}
-
 static void call_ready(receiver *r, int count, int err) {
   napi_env env = r->env;
   napi_handle_scope scope;
@@ -118,12 +99,7 @@ static void call_ready(receiver *r, int count, int err) {
   napi_get_global(env, &recv); // napi_make_callback needs an object as the receiver
   napi_create_int32(env, count, &argv[0]);
   napi_create_int32(env, err, &argv[1]);
-  if (napi_make_callback(env, r->async, recv, fn, 2, argv, &result) != napi_ok) {
-    // The JavaScript side catches everything; an exception here is a bug: report it as uncaught.
-    bool pending = false;
-    napi_value exc;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-  }
+  if (napi_make_callback(env, r->async, recv, fn, 2, argv, &result) != napi_ok) report_uncaught(env);
   napi_close_handle_scope(env, scope);
 }
 
@@ -297,29 +273,14 @@ static void setup_coalescing(receiver *r, uv_loop_t *loop) {
 
 static const napi_type_tag HANDLE_TAG = {0x6c6f67736869705fULL, 0x7564705f72656376ULL}; // "logship_udp_recv"
 
-static handle_box *unbox(napi_env env, napi_value v) {
-  void *p = NULL;
-  bool tagged = false;
-  if (napi_check_object_type_tag(env, v, &HANDLE_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "EINVAL", "not a receiver handle");
-    return NULL;
-  }
-  return (handle_box *)p;
-}
-
 /** Reads the `n` arguments of a call whose first one is a handle; its box, or NULL (thrown). */
-static handle_box *handle_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  size_t argc = n;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
-    napi_throw_type_error(env, "EINVAL", "missing arguments");
-    return NULL;
-  }
-  return unbox(env, argv[0]);
+static handle_box *box_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  return (handle_box *)handle_arg(env, info, n, argv, &HANDLE_TAG, "receiver");
 }
 
-/** As handle_arg, for a receiver that must be open: throws EBADF for a closed one. */
+/** As box_arg, for a receiver that must be open: throws EBADF for a closed one. */
 static receiver *receiver_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  handle_box *box = handle_arg(env, info, n, argv);
+  handle_box *box = box_arg(env, info, n, argv);
   if (box == NULL) return NULL;
   if (box->r == NULL) {
     throw_errno(env, EBADF, "receiver");
@@ -496,7 +457,7 @@ static napi_value stats_of(napi_env env, napi_callback_info info) {
 
 static napi_value close_receiver(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  handle_box *box = handle_arg(env, info, 1, argv);
+  handle_box *box = box_arg(env, info, 1, argv);
   if (box == NULL) return NULL;
   if (box->r != NULL) do_close(box->r);
   box->r = NULL; // freed by on_closed, on a later loop turn
