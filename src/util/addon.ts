@@ -1,7 +1,10 @@
-// Loading a native addon built by node-gyp: `<root>/build/Release/<name>.node`, else the Debug build.
+// Loading a native addon built by node-gyp: `<root>/build/Release/<name>.node`, else the Debug build;
+// logship's own addons (native/, built into the project's build/) loaded once; and calling
+// JavaScript handlers from an addon's callback without letting an exception into the addon.
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -16,4 +19,33 @@ export function requireAddon<T>(root: string, name: string): T | Error {
     }
   }
   return lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+}
+
+/**
+ * The loader of one of logship's own addons (binding.gyp's target `name`): its exports, or an
+ * Error "<what> not built: …" that says why. Loaded on the first call, once.
+ */
+export function ownAddon<T>(name: string, what: string): () => T | Error {
+  let loaded: T | Error | undefined;
+  return () => {
+    if (loaded !== undefined) return loaded;
+    // src/util/ and dist/util/ are both two levels below the project's root.
+    const b = requireAddon<T>(fileURLToPath(new URL('../../', import.meta.url)), name);
+    loaded = b instanceof Error ? new Error(`${what} not built: ${b.message}`, { cause: b }) : b;
+    return loaded;
+  };
+}
+
+/**
+ * Runs a handler called from an addon's callback. Nothing is thrown into the addon: a bug in the
+ * handler surfaces on the next tick as an uncaught exception, as it would from a socket listener.
+ */
+export function guarded(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    process.nextTick(() => {
+      throw e;
+    });
+  }
 }

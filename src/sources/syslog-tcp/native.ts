@@ -8,9 +8,8 @@
 //   the reader owns its duplicate of the fd; the socket stays the connection's owner (close, stop)
 
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import { requireAddon } from '../../util/addon.js';
+import { guarded, ownAddon } from '../../util/addon.js';
 import type { ReadBuffers } from '../common/buffers.js';
 
 export interface Binding {
@@ -40,16 +39,8 @@ const MAX_RECORDS = 65536;
 /** Every reader's record ends are copied here for the length of one call (the loop has one thread). */
 const SHARED_ENDS = new Uint32Array(MAX_RECORDS);
 
-let loaded: Binding | Error | undefined;
-
 /** The binding, or the error that says why it cannot be loaded. Loaded once. */
-export function tcpBinding(): Binding | Error {
-  if (loaded !== undefined) return loaded;
-  // src/sources/syslog-tcp/ and dist/sources/syslog-tcp/ are both three levels below the root.
-  const b = requireAddon<Binding>(fileURLToPath(new URL('../../../', import.meta.url)), 'logship_tcp');
-  loaded = b instanceof Error ? new Error(`native TCP reader not built: ${b.message}`, { cause: b }) : b;
-  return loaded;
-}
+export const tcpBinding = ownAddon<Binding>('logship_tcp', 'native TCP reader');
 
 /**
  * Whether buffers of `bufferBytes` can hold a message of `maxMessageBytes` with the reader's spare
@@ -92,20 +83,6 @@ export interface TcpReaderOptions {
   readonly delayMs: number;
 }
 
-/**
- * Runs a handler; a bug in it surfaces on the next tick as an uncaught exception, as it would from a
- * 'data' listener, and the reader still gets its answer (a buffer is always handed back when wanted).
- */
-function guard(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    process.nextTick(() => {
-      throw e;
-    });
-  }
-}
-
 export class NativeTcpReader {
   private readonly _b: Binding;
   private readonly _handle: object;
@@ -116,6 +93,7 @@ export class NativeTcpReader {
     this._b = b;
     this._closed = false;
     let current: Buffer | undefined;
+    // Handlers run guarded: the reader always gets its answer (a buffer when it wants one).
     const onEvent = (status: number, bytes: number, records: number, truncated: number, split: number, want: number): Buffer | undefined => {
       if (status === ST_BATCH) {
         const whole = current!;
@@ -123,7 +101,7 @@ export class NativeTcpReader {
         // buffer: a few lines would otherwise hold a whole batch buffer each until they settle.
         const small = bytes * 2 < whole.length;
         const data = small ? Buffer.from(whole.subarray(0, bytes)) : whole.subarray(0, bytes);
-        guard(() => handlers.batch(data, small ? data : whole, SHARED_ENDS.slice(0, records), truncated, split));
+        guarded(() => handlers.batch(data, small ? data : whole, SHARED_ENDS.slice(0, records), truncated, split));
         if (small && want === 0) pool.give(whole);
         if (small && want !== 0) return whole; // what follows the batch moves to its start
         current = want !== 0 ? pool.take(pool.size) : undefined;
@@ -133,9 +111,9 @@ export class NativeTcpReader {
         current = pool.take(pool.size);
         return current;
       }
-      if (status === ST_EOF) guard(handlers.eof);
-      else if (status === ST_OCTET) guard(handlers.octet);
-      else if (status < 0) guard(() => handlers.error(getSystemErrorName(status)));
+      if (status === ST_EOF) guarded(handlers.eof);
+      else if (status === ST_OCTET) guarded(handlers.octet);
+      else if (status < 0) guarded(() => handlers.error(getSystemErrorName(status)));
       return undefined;
     };
     this._handle = b.attach(fd, opts.maxMessageBytes, opts.oversize === 'truncate', opts.batchBytes, opts.delayMs, SHARED_ENDS, onEvent);

@@ -7,9 +7,8 @@
 //   slab:  | slot 0: SLOT_BYTES | slot 1 | … |     a datagram at slot i starts at i * SLOT_BYTES
 //   meta:  | len, truncated, family, port, addr×4, scope | …   META_INTS int32 per slot
 
-import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import { requireAddon } from '../../util/addon.js';
+import { guarded, ownAddon } from '../../util/addon.js';
 
 export interface Binding {
   readonly SLOTS: number;
@@ -23,16 +22,8 @@ export interface Binding {
   stats(handle: object): [number, number, number, number];
 }
 
-let loaded: Binding | Error | undefined;
-
 /** The binding, or the error that says why it cannot be loaded. Loaded once. */
-export function udpBinding(): Binding | Error {
-  if (loaded !== undefined) return loaded;
-  // src/sources/syslog-udp/ and dist/sources/syslog-udp/ are both three levels below the root.
-  const b = requireAddon<Binding>(fileURLToPath(new URL('../../../', import.meta.url)), 'logship_udp');
-  loaded = b instanceof Error ? new Error(`native UDP receiver not built: ${b.message}`, { cause: b }) : b;
-  return loaded;
-}
+export const udpBinding = ownAddon<Binding>('logship_udp', 'native UDP receiver');
 
 /** What the receiver reports per round: `count` datagrams are in the slots (read them now). */
 export interface UdpReceiverHandlers {
@@ -62,18 +53,8 @@ export class NativeUdpReceiver {
     const meta = new ArrayBuffer(b.SLOTS * b.META_INTS * 4);
     this.slab = Buffer.from(slab);
     this._meta = new Int32Array(meta);
-    const onReady = (count: number, err: number): void => {
-      // Nothing is thrown into the addon's call: a bug in a handler surfaces on the next tick as an
-      // uncaught exception, as it would from a node:dgram 'message' listener.
-      try {
-        if (err < 0) handlers.error(getSystemErrorName(err));
-        else handlers.datagrams(this, count);
-      } catch (e) {
-        process.nextTick(() => {
-          throw e;
-        });
-      }
-    };
+    const onReady = (count: number, err: number): void =>
+      guarded(() => (err < 0 ? handlers.error(getSystemErrorName(err)) : handlers.datagrams(this, count)));
     this._handle = b.open(host.includes(':') ? 6 : 4, host, port, receiveBufferBytes ?? 0, slab, meta, onReady);
   }
 
