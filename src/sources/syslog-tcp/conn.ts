@@ -193,8 +193,7 @@ export class SyslogConnection {
       void this._flow.flush().then(() => {
         this._waiting = false;
         if (this._state !== 'open' || this._reader !== reader) return;
-        this._activityAt = Date.now();
-        reader.pause(false);
+        reader.pause(false); // the reader counts resuming as activity (lastReadMs)
       });
     }
   }

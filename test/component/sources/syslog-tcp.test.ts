@@ -386,6 +386,20 @@ test('idle_timeout_ms closes a silent connection and keeps its unterminated last
   assert.deepEqual(closeCauses(s), ['idle']);
 });
 
+test('idle_timeout_ms counts bytes, not messages: a message trickling in slower than the timeout keeps its connection', async (t) => {
+  const s = await startSource(t, { idle_timeout_ms: 200 });
+  const c = await open(t, s.source.port);
+  const msg = '<13>one byte at a time';
+  for (const ch of msg) {
+    c.write(ch);
+    await sleep(60);
+  }
+  c.write('\n');
+  assert.deepEqual(await waitRecords(s, 1), [msg]); // more than 200 ms without a whole message
+  assert.equal(s.ctx.counters.get('logship_syslog_idle_closes_total'), 0);
+  assert.equal(c.destroyed, false);
+});
+
 test('backpressure: while the router does not take batches the socket is paused and memory stays bounded', async (t) => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
