@@ -5,7 +5,7 @@
 // machinery and our deframer per chunk; here the kernel copies into the batch buffer and nothing
 // else touches the bytes until the batch is parsed.
 //
-//   attach(fd, maxMessageBytes, truncate, batchBytes, delayMs, ends, onEvent) -> handle
+//   attach(fd, maxMessageBytes, truncate, batchBytes, delayMs, maxFrameBytes, ends, onEvent) -> handle
 //     reads a duplicate of fd (close() closes it); `ends` is a Uint32Array the records' end offsets
 //     are copied to for each BATCH (one can serve every reader: it is read during the call);
 //     its length caps the records of a batch.
@@ -15,8 +15,11 @@
 //                 the caller returns the next buffer (the start of a message waits to move into it).
 //     NEED (1)    bytes are waiting (peeked) and the reader holds no buffer: return one (`want` 1).
 //     EOF (2)     the peer closed its side; everything it sent was delivered before (BATCH).
-//     OCTET (3)   the first byte is a digit '1'..'9' (RFC 6587 octet counting): nothing was read;
-//                 the caller reads this connection itself. The reader stopped.
+//     OCTET (3)   the first byte is a digit '1'..'9': the connection uses octet counting (RFC 6587
+//                 §3.4.1), and its records are cut that way from now on (raised once, before any BATCH).
+//     FRAMING (4) the octet framing is broken: `bytes` is the octet count read so far, `records` the
+//                 byte that followed it instead of a space, or 256 when the count passed
+//                 maxFrameBytes. What was whole was delivered before. The reader stopped.
 //     < 0         -errno of a failed read; what was whole was delivered before. The reader stopped.
 //   truncated / split: messages longer than maxMessageBytes cut since the last BATCH ('truncate'
 //   kept the first piece, 'split' made pieces), each counted once.
@@ -28,14 +31,22 @@
 //
 // Records as the JavaScript NewlineDeframer makes them (codec/framing/newline.ts): a record ends at
 // LF; trailing CR, NUL and LF bytes are stripped and a record empty after that is skipped; a message
-// longer than maxMessageBytes is cut there. In the buffer, each record is followed by one LF:
+// longer than maxMessageBytes is cut there. A connection whose first byte is a digit is cut as the
+// JavaScript OctetCountingDeframer does (codec/framing/octet-counting.ts, non-transparent frames
+// allowed): "MSG-LEN SP MSG" frames, LF/CR/NUL/SP between frames skipped, a frame that starts with
+// another byte read up to LF, a frame longer than maxMessageBytes cut into pieces ('split') or cut
+// and the rest skipped ('truncate'); trailing CR/NUL/LF are stripped from its records too, and an
+// LF inside one becomes a space (what flattenInnerNewlines in sources/syslog-tcp/flow.ts does).
+// In the buffer, each record is followed by one LF:
 //
 //   | record LF record LF … | gap (stripped / skipped bytes) | current message … | free | spare |
 //   0                     w                                  r           s      len
 //
 // A record whose bytes lie after a gap is moved down to w (memmove). The spare bytes let the last
 // message take its LF at finish(), and each piece of a split message (at most one per
-// maxMessageBytes of the buffer) take one where the next piece starts (the rest moves up a byte).
+// maxMessageBytes of the buffer) take one where the next piece starts (the rest moves up a byte);
+// so does an octet-counted record with no gap before it (the first one in a buffer: a frame's own
+// header leaves a gap for the others).
 // EOF and read errors deliver as finish() does before they are reported; a reset (the poll reports
 // an error) is read first, since what arrived before it is still queued.
 //
@@ -64,6 +75,14 @@
 #define ST_NEED 1
 #define ST_EOF 2
 #define ST_OCTET 3
+#define ST_FRAMING 4
+
+/* Octet counting (RFC 6587 §3.4.1): where the reader is in the stream. */
+#define O_START 0 /* between frames */
+#define O_COUNT 1 /* reading MSG-LEN */
+#define O_MSG 2   /* reading MSG: the current piece is [r, s) */
+#define O_SKIP 3  /* dropping the rest of a truncated frame */
+#define O_LINE 4  /* a frame that starts with a non-digit: read up to LF */
 
 /** Reads per readiness before the loop serves other work. */
 #define ROUNDS 4
@@ -77,10 +96,17 @@ typedef struct {
   int paused;
   int stopped;     /* EOF, error or OCTET reported: no more reads */
   int first;       /* the first byte is still to be looked at */
+  int octet;       /* octet counting: the first byte was a digit */
+  int ostate;      /* octet counting: O_START … O_LINE */
+  int ferr;        /* octet counting: the framing broke (FRAMING to report), 256 or the byte after the count */
+  uint64_t olen;   /* octet counting: MSG-LEN read so far (O_COUNT), the frame's (later) */
+  uint64_t remain; /* O_MSG/O_SKIP: bytes of the frame not yet consumed */
+  uint64_t piece_left; /* O_MSG: bytes still needed to complete the current piece */
+  uint64_t max_frame;
   int timer_armed;
   int truncate;    /* oversize policy: 1 truncate, 0 split */
   int discard;     /* truncate: dropping the rest of a cut message up to its LF */
-  int cut;         /* split: the current message was cut already */
+  int cut;         /* split: the current message (or octet frame) was cut already */
   uint32_t max;    /* maxMessageBytes */
   uint32_t batch_bytes;
   uint32_t delay_ms;
@@ -156,7 +182,7 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
   if (napi_open_handle_scope(env, &scope) != napi_ok) return -1;
   napi_value fn, recv, argv[6], result, resource;
   napi_callback_scope cscope;
-  if (records > 0) memcpy(c->shared, c->ends, records * sizeof(uint32_t));
+  if (status == ST_BATCH && records > 0) memcpy(c->shared, c->ends, records * sizeof(uint32_t));
   napi_get_reference_value(env, c->resource_ref, &resource);
   if (napi_open_callback_scope(env, resource, c->async, &cscope) != napi_ok) {
     napi_close_handle_scope(env, scope);
@@ -249,13 +275,20 @@ static int reserve_end(reader *c) {
   return 0;
 }
 
-/** Appends buf[a, b) as a record (stripped of trailing CR/NUL/LF; skipped if then empty). */
+/**
+ * Appends buf[a, b) as a record (stripped of trailing CR/NUL/LF; skipped if then empty). On an
+ * octet-counted connection an LF inside the record becomes a space.
+ */
 static void add_record(reader *c, size_t a, size_t b) {
   uint8_t *p = c->buf;
   while (b > a && (p[b - 1] == '\n' || p[b - 1] == '\r' || p[b - 1] == 0)) b--;
   if (b == a) return;
   size_t n = b - a;
   if (a != c->w) memmove(p + c->w, p + a, n);
+  if (c->octet) {
+    uint8_t *q = p + c->w, *e = q + n;
+    while ((q = memchr(q, '\n', (size_t)(e - q))) != NULL) *q++ = ' ';
+  }
   p[c->w + n] = '\n';
   c->w += n + 1;
   c->ends[c->count++] = (uint32_t)c->w;
@@ -267,57 +300,162 @@ static int batch_full(const reader *c) {
 }
 
 /**
- * Cuts what is buffered into records, up to the ends' capacity. A split piece that lies right at w
- * needs its LF where the next piece starts: the rest moves up one byte into the spare.
+ * Appends buf[a, b) as a record whose next bytes start at b (no LF there to take its place): with
+ * no gap before it (w == a), what follows moves up one byte into the spare for the record's LF.
+ * Returns where the bytes after the record now start.
  */
-static void scan(reader *c) {
+static size_t add_piece(reader *c, size_t a, size_t b) {
+  if (c->w != a) {
+    add_record(c, a, b);
+    return b;
+  }
+  memmove(c->buf + b + 1, c->buf + b, c->len - b);
+  c->len++;
+  add_record(c, a, b);
+  return b + 1;
+}
+
+/**
+ * LF framing, one step from s (an end reserved): 0 when more bytes are needed; 1 when a piece of a
+ * message longer than the maximum was cut; 2 when a message ended at its LF (its record added, or
+ * the dropped rest of a truncated one skipped).
+ */
+static int line_step(reader *c) {
   uint8_t *p = c->buf;
-  while (reserve_end(c) == 0) {
-    uint8_t *lf = c->s < c->len ? memchr(p + c->s, '\n', c->len - c->s) : NULL;
-    if (c->discard) {
-      if (lf == NULL) {
-        c->len = c->r; // the dropped rest of a truncated message
-        c->s = c->r;
-        return;
-      }
-      c->discard = 0;
-      c->cut = 0;
-      c->r = c->s = (size_t)(lf - p) + 1;
-      continue;
-    }
-    size_t stop = lf != NULL ? (size_t)(lf - p) : c->len;
-    if (stop - c->r > c->max) {
-      size_t at = c->r + c->max;
-      if (!c->cut) {
-        if (c->truncate) c->truncated++;
-        else c->split++;
-      }
-      if (c->truncate) {
-        // The byte at `at` (not an LF: the message goes on past it) may now hold the piece's LF.
-        add_record(c, c->r, at);
-        c->discard = 1;
-        c->r = c->s = at + 1;
-        continue;
-      }
-      if (c->w == c->r) {
-        memmove(p + at + 1, p + at, c->len - at);
-        c->len++;
-        add_record(c, c->r, at);
-        c->r = c->s = at + 1;
-      } else {
-        add_record(c, c->r, at);
-        c->r = c->s = at;
-      }
-      c->cut = 1;
-      continue;
-    }
+  uint8_t *lf = c->s < c->len ? memchr(p + c->s, '\n', c->len - c->s) : NULL;
+  if (c->discard) {
     if (lf == NULL) {
-      c->s = c->len;
-      return;
+      c->len = c->r; // the dropped rest of a truncated message
+      c->s = c->r;
+      return 0;
     }
-    add_record(c, c->r, stop);
+    c->discard = 0;
     c->cut = 0;
-    c->r = c->s = stop + 1;
+    c->r = c->s = (size_t)(lf - p) + 1;
+    return 2;
+  }
+  size_t stop = lf != NULL ? (size_t)(lf - p) : c->len;
+  if (stop - c->r > c->max) {
+    size_t at = c->r + c->max;
+    if (!c->cut) {
+      if (c->truncate) c->truncated++;
+      else c->split++;
+    }
+    if (c->truncate) {
+      // The byte at `at` (not an LF: the message goes on past it) may now hold the piece's LF.
+      add_record(c, c->r, at);
+      c->discard = 1;
+      c->r = c->s = at + 1;
+      return 1;
+    }
+    c->r = c->s = add_piece(c, c->r, at);
+    c->cut = 1;
+    return 1;
+  }
+  if (lf == NULL) {
+    c->s = c->len;
+    return 0;
+  }
+  add_record(c, c->r, stop);
+  c->cut = 0;
+  c->r = c->s = stop + 1;
+  return 2;
+}
+
+/**
+ * Octet counting, one step from s (an end reserved), as OctetCountingDeframer.next() does: 0 when
+ * more bytes are needed or the framing broke (ferr set), else 1. Outside O_MSG and O_LINE, r == s.
+ */
+static int octet_step(reader *c) {
+  uint8_t *p = c->buf;
+  switch (c->ostate) {
+    case O_START: {
+      c->cut = 0; // the last frame's pieces are done
+      while (c->s < c->len && (p[c->s] == '\n' || p[c->s] == '\r' || p[c->s] == 0 || p[c->s] == ' ')) c->s++;
+      c->r = c->s;
+      if (c->s == c->len) return 0;
+      uint8_t b = p[c->s];
+      if (b >= '1' && b <= '9') {
+        c->ostate = O_COUNT;
+        c->olen = (uint64_t)(b - '0');
+        c->r = ++c->s;
+      } else {
+        c->ostate = O_LINE; // a non-transparent frame (§3.4.2), as rsyslog reads it
+      }
+      return 1;
+    }
+    case O_COUNT:
+      while (c->s < c->len) {
+        uint8_t b = p[c->s++];
+        if (b >= '0' && b <= '9') {
+          c->olen = c->olen * 10 + (uint64_t)(b - '0');
+          if (c->olen > c->max_frame) {
+            c->ferr = 256;
+            return 0;
+          }
+        } else if (b == ' ') {
+          c->ostate = O_MSG;
+          c->remain = c->olen;
+          c->piece_left = c->olen < c->max ? c->olen : c->max;
+          c->cut = 0;
+          c->r = c->s;
+          return 1;
+        } else {
+          c->ferr = b;
+          return 0;
+        }
+      }
+      c->r = c->s;
+      return 0;
+    case O_MSG: {
+      size_t avail = c->len - c->s;
+      size_t take = c->piece_left < avail ? (size_t)c->piece_left : avail;
+      c->s += take;
+      c->remain -= take;
+      c->piece_left -= take;
+      if (c->piece_left > 0) return 0;
+      if (c->remain == 0) {
+        c->ostate = O_START;
+      } else {
+        if (!c->cut) {
+          if (c->truncate) c->truncated++;
+          else c->split++;
+        }
+        if (c->truncate) c->ostate = O_SKIP;
+        else {
+          c->cut = 1;
+          c->piece_left = c->remain < c->max ? c->remain : c->max;
+        }
+      }
+      c->r = c->s = add_piece(c, c->r, c->s);
+      return 1;
+    }
+    case O_SKIP: {
+      size_t avail = c->len - c->s;
+      size_t take = c->remain < avail ? (size_t)c->remain : avail;
+      c->remain -= take;
+      if (c->remain > 0) {
+        c->len = c->s = c->r; // dropped
+        return 0;
+      }
+      c->r = c->s += take;
+      c->ostate = O_START;
+      return 1;
+    }
+    default: { // O_LINE
+      int st = line_step(c);
+      if (st == 2) c->ostate = O_START;
+      return st != 0;
+    }
+  }
+}
+
+/** Cuts what is buffered into records, up to the ends' capacity (stops at broken framing). */
+static void scan(reader *c) {
+  if (c->octet) {
+    while (!c->ferr && reserve_end(c) == 0 && octet_step(c) != 0) {}
+  } else {
+    while (reserve_end(c) == 0 && line_step(c) != 0) {}
   }
 }
 
@@ -344,7 +482,10 @@ static void on_timer(uv_timer_t *t) {
 static int finish_all(reader *c) {
   stop_reading(c);
   if (c->buf == NULL) return c->closing ? -1 : 0;
-  if (!c->discard && c->len > c->r) {
+  // The last message: an LF-framed one not being dropped; of octet counting, a frame's piece begun
+  // or a non-transparent frame (not a count without its space, not a frame's skipped rest).
+  int last = c->octet ? (c->ostate == O_MSG || (c->ostate == O_LINE && !c->discard)) : !c->discard;
+  if (last && c->len > c->r) {
     if (reserve_end(c) != 0) {
       if (deliver(c) != 0 || c->buf == NULL) return -1;
       if (reserve_end(c) != 0) return -1;
@@ -354,6 +495,7 @@ static int finish_all(reader *c) {
   }
   c->discard = 0;
   c->cut = 0;
+  c->ostate = O_START;
   if (c->count > 0) return deliver(c);
   drop_buffer(c);
   return c->closing ? -1 : 0;
@@ -362,6 +504,23 @@ static int finish_all(reader *c) {
 static void fail(reader *c, int err) {
   if (finish_all(c) != 0) return;
   call_event(c, -err, 0, 0, 0, 0);
+}
+
+/**
+ * Broken octet framing (ferr): the stream's position is lost. What was whole is delivered, the rest
+ * dropped (as the JavaScript deframer's error does), then FRAMING. Returns -1: the reader stopped.
+ */
+static int framing_failed(reader *c) {
+  c->len = c->s = c->r;
+  c->ostate = O_START;
+  if (finish_all(c) == 0) call_event(c, ST_FRAMING, (size_t)c->olen, (size_t)c->ferr, 0, 0);
+  return -1;
+}
+
+/** After a scan: delivers the batches that are full; -1 when the reader cannot go on. */
+static int settle(reader *c) {
+  if (drain(c) != 0) return -1;
+  return c->ferr ? framing_failed(c) : 0;
 }
 
 /** The socket's pending error (cleared by reading it), else the error the poll reported. */
@@ -392,9 +551,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     }
     c->first = 0;
     if (n == 1 && b >= '1' && b <= '9') {
-      stop_reading(c);
+      c->octet = 1;
       call_event(c, ST_OCTET, 0, 0, 0, 0);
-      return;
+      if (c->closing || c->stopped) return;
     }
   }
   int got = 0;
@@ -426,7 +585,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       if (c->count > 0) {
         if (deliver(c) != 0) return;
         if (c->buf != NULL) scan(c);
-        if (drain(c) != 0) return;
+        if (settle(c) != 0) return;
         if (c->paused) break;
         continue;
       }
@@ -447,7 +606,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       got = 1;
       c->len += (size_t)n;
       scan(c);
-      if (drain(c) != 0) return;
+      if (settle(c) != 0) return;
       continue;
     }
     if (n == 0) {
@@ -519,11 +678,11 @@ static reader *reader_arg(napi_env env, napi_callback_info info, size_t n, napi_
 }
 
 static napi_value js_attach(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) {
-    napi_throw_type_error(env, "EINVAL", "attach(fd, maxMessageBytes, truncate, batchBytes, delayMs, ends, onEvent)");
+  if (argc < 8) {
+    napi_throw_type_error(env, "EINVAL", "attach(fd, maxMessageBytes, truncate, batchBytes, delayMs, maxFrameBytes, ends, onEvent)");
     return NULL;
   }
   napi_typedarray_type type;
@@ -532,20 +691,22 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   napi_value ab;
   size_t off;
   bool is_ta = false;
-  if (napi_is_typedarray(env, argv[5], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[5], &type, &ends_len, &ends_data, &ab, &off) != napi_ok ||
+  if (napi_is_typedarray(env, argv[6], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[6], &type, &ends_len, &ends_data, &ab, &off) != napi_ok ||
       type != napi_uint32_array || ends_len < 1) {
     napi_throw_type_error(env, "EINVAL", "attach: ends must be a Uint32Array");
     return NULL;
   }
   int32_t fd, max, batch, delay;
+  int64_t max_frame;
   bool truncate;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[1], &max));
   CHECK(napi_get_value_bool(env, argv[2], &truncate));
   CHECK(napi_get_value_int32(env, argv[3], &batch));
   CHECK(napi_get_value_int32(env, argv[4], &delay));
-  if (fd < 0 || max < 1 || batch < 1 || delay < 0) {
-    napi_throw_range_error(env, "EINVAL", "attach: bad fd, maxMessageBytes, batchBytes or delayMs");
+  CHECK(napi_get_value_int64(env, argv[5], &max_frame));
+  if (fd < 0 || max < 1 || batch < 1 || delay < 0 || max_frame < max) {
+    napi_throw_range_error(env, "EINVAL", "attach: bad fd, maxMessageBytes, batchBytes, delayMs or maxFrameBytes");
     return NULL;
   }
   int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -565,13 +726,14 @@ static napi_value js_attach(napi_env env, napi_callback_info info) {
   c->truncate = truncate;
   c->batch_bytes = (uint32_t)batch;
   c->delay_ms = (uint32_t)delay;
+  c->max_frame = (uint64_t)max_frame;
   c->last_read_ms = now_ms();
   c->shared = ends_data;
   c->ends_max = ends_len;
   napi_value name, resource, handle;
   uv_loop_t *loop;
   int err = 0;
-  if (napi_create_reference(env, argv[5], 1, &c->shared_ref) != napi_ok || napi_create_reference(env, argv[6], 1, &c->on_event) != napi_ok ||
+  if (napi_create_reference(env, argv[6], 1, &c->shared_ref) != napi_ok || napi_create_reference(env, argv[7], 1, &c->on_event) != napi_ok ||
       napi_create_string_utf8(env, "logship_tcp_read", NAPI_AUTO_LENGTH, &name) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
       napi_create_reference(env, resource, 1, &c->resource_ref) != napi_ok || napi_async_init(env, resource, name, &c->async) != napi_ok ||
       napi_get_uv_event_loop(env, &loop) != napi_ok || (err = uv_poll_init(loop, &c->poll, c->fd)) != 0) {

@@ -52,6 +52,18 @@ export function defaultMaxFrameBytes(maxMessageBytes: number): number {
   return Math.max(maxMessageBytes * 16, 1 << 20);
 }
 
+/** The error of an octet count above `maxFrameBytes` (also raised for the native TCP reader). */
+export function countTooLarge(maxFrameBytes: number): LogshipError {
+  return new LogshipError('LS_FRAME_OVERSIZE', `octet count above ${maxFrameBytes} bytes (RFC 6587 §3.4.1): the sender lost sync or does not use octet counting`, {
+    canContinue: false,
+  });
+}
+
+/** The error of an octet count followed by `byte` instead of a space (also for the native TCP reader). */
+export function countNotEnded(count: number, byte: number): LogshipError {
+  return new LogshipError('LS_FRAME_INVALID', `octet count ${count} followed by byte 0x${hex(byte)} instead of a space (RFC 6587 §3.4.1)`, { canContinue: false });
+}
+
 export class OctetCountingDeframer extends RecordDeframer {
   readonly allowNonTransparent: boolean;
   readonly maxFrameBytes: number;
@@ -95,7 +107,7 @@ export class OctetCountingDeframer extends RecordDeframer {
           } else if (this.allowNonTransparent) {
             this._state = LINE;
           } else {
-            this._fail('LS_FRAME_INVALID', `frame starts with byte 0x${hex(b)}, not with an octet count (RFC 6587 §3.4.1)`);
+            this._fail(new LogshipError('LS_FRAME_INVALID', `frame starts with byte 0x${hex(b)}, not with an octet count (RFC 6587 §3.4.1)`, { canContinue: false }));
           }
           break;
         }
@@ -104,9 +116,7 @@ export class OctetCountingDeframer extends RecordDeframer {
             const b = c[this._pos++]!;
             if (b >= D0 && b <= D9) {
               this._count = this._count * 10 + (b - D0);
-              if (this._count > this.maxFrameBytes) {
-                this._fail('LS_FRAME_OVERSIZE', `octet count above ${this.maxFrameBytes} bytes (RFC 6587 §3.4.1): the sender lost sync or does not use octet counting`);
-              }
+              if (this._count > this.maxFrameBytes) this._fail(countTooLarge(this.maxFrameBytes));
             } else if (b === SP) {
               this._state = MSG;
               this._remain = this._count;
@@ -114,7 +124,7 @@ export class OctetCountingDeframer extends RecordDeframer {
               this._cut = false;
               break;
             } else {
-              this._fail('LS_FRAME_INVALID', `octet count ${this._count} followed by byte 0x${hex(b)} instead of a space (RFC 6587 §3.4.1)`);
+              this._fail(countNotEnded(this._count, b));
             }
           }
           break;
@@ -185,10 +195,10 @@ export class OctetCountingDeframer extends RecordDeframer {
     return direct ? this._set(c, p, p + take, flags) : this._setCarry(flags);
   }
 
-  private _fail(code: 'LS_FRAME_INVALID' | 'LS_FRAME_OVERSIZE', message: string): never {
+  private _fail(err: LogshipError): never {
     this.reset();
-    this._error = new LogshipError(code, message, { canContinue: false });
-    throw this._error;
+    this._error = err;
+    throw err;
   }
 }
 

@@ -8,13 +8,13 @@
 //                    message) ─► flow.close() (flushes)
 //
 // A plain TCP connection is read by the native reader where it is built (native.ts): the socket
-// stays paused and is never read by node:net; the reader reads a duplicate of its fd, cuts LF-framed
-// records as NewlineDeframer does, and hands whole batches to the flow (flow.addBatch):
+// stays paused and is never read by node:net; the reader reads a duplicate of its fd, cuts records
+// as NewlineDeframer or OctetCountingDeframer does (LF inside an octet-counted record already a
+// space), and hands whole batches to the flow (flow.addBatch):
 //
 //   reader ─► batch ─► flow.addBatch      backlog ≥ bound? reader.pause; flow.flush() → resume
-//   reader eof / error ─► socket.destroy() ─► 'close' ─► flow.close()
+//   reader eof / error / broken framing ─► socket.destroy() ─► 'close' ─► flow.close()
 //   'close' (stop, idle, peer) ─► reader.finish(): what it holds, the last message too ─► flow
-//   first byte '1'..'9' ─► the reader stops without reading; node:net reads (octet counting)
 //
 // Framing (RFC 6587), decided per connection by its first byte:
 //   '1'..'9' → octet counting (§3.4.1); a frame that then starts with a non-digit is read up to
@@ -165,9 +165,14 @@ export class SyslogConnection {
     const opts = { maxMessageBytes: m.maxMessageBytes, oversize: m.oversize, batchBytes: SYSLOG_BATCH_BYTES, delayMs: SYSLOG_BATCH_DELAY_MS };
     try {
       this._reader = new NativeTcpReader(b, fd, opts, this._flow.buffers, {
-        batch: (data, whole, ends, truncated, split) => this._onBatch(data, whole, ends, truncated, split),
+        batch: (data, whole, ends) => this._onBatch(data, whole, ends),
+        oversize: (truncated, split) => this._onOversize(truncated, split),
         eof: () => this._endReader(),
-        octet: () => this._onOctet(),
+        octet: () => {
+          this._framing = 'octet-counting';
+          this._flow.noInnerNewlines(); // the reader made each inner LF a space
+        },
+        framing: (err) => this._framingError(err),
         error: (code) => this._onReadError(code),
       });
       return true;
@@ -176,11 +181,15 @@ export class SyslogConnection {
     }
   }
 
-  /** A batch from the native reader (LF-framed records, each ended by LF). */
-  private _onBatch(data: Buffer, whole: Buffer, ends: Uint32Array, truncated: number, split: number): void {
+  /** Messages longer than the maximum, cut by the native reader. */
+  private _onOversize(truncated: number, split: number): void {
     const telemetry = this._deps.ctx.telemetry;
     if (truncated > 0) telemetry.emit('syslog_message_truncated', { remote: this.remote }, truncated);
     if (split > 0) telemetry.emit('syslog_message_split', { remote: this.remote }, split);
+  }
+
+  /** A batch from the native reader (records each ended by LF, none holding another). */
+  private _onBatch(data: Buffer, whole: Buffer, ends: Uint32Array): void {
     if (this._framing === null) {
       this._framing = 'newline';
       this._flow.noInnerNewlines();
@@ -196,13 +205,6 @@ export class SyslogConnection {
         reader.pause(false); // the reader counts resuming as activity (lastReadMs)
       });
     }
-  }
-
-  /** The first byte is a digit: octet counting, read by node:net (the reader read nothing). */
-  private _onOctet(): void {
-    this._reader?.close();
-    this._reader = null;
-    if (this._state === 'open') this._readNode();
   }
 
   private _onReadError(code: string): void {

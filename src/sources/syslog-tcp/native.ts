@@ -1,6 +1,7 @@
 // Typed wrapper over logship's own TCP reader (native/tcp_read.c, built by `npm run build:native`):
-// an accepted LF-framed syslog connection read on Node's loop straight into the buffer of the batch
-// being built, records cut at LF in C, one JavaScript call per batch. Where it is not built (not
+// an accepted plain-TCP syslog connection read on Node's loop straight into the buffer of the batch
+// being built, records cut in C (at LF, or by octet counts when the first byte is a digit), one
+// JavaScript call per batch. Where it is not built (not
 // Linux, no compiler), tcpBinding() says why and connections are read through node:net.
 // Decision: docs/decisions/0008-tcp-reader.md.
 //
@@ -9,6 +10,8 @@
 
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { countNotEnded, countTooLarge, defaultMaxFrameBytes } from '../../codec/framing/octet-counting.js';
+import type { LogshipError } from '../../core/errors.js';
 import { guarded, ownAddon } from '../../util/addon.js';
 import type { ReadBuffers } from '../common/buffers.js';
 
@@ -19,6 +22,7 @@ export interface Binding {
     truncate: boolean,
     batchBytes: number,
     delayMs: number,
+    maxFrameBytes: number,
     ends: Uint32Array,
     onEvent: (status: number, bytes: number, records: number, truncated: number, split: number, want: number) => Buffer | undefined,
   ): object;
@@ -33,6 +37,9 @@ const ST_BATCH = 0;
 const ST_NEED = 1;
 const ST_EOF = 2;
 const ST_OCTET = 3;
+const ST_FRAMING = 4;
+/** FRAMING's `records` when the octet count passed maxFrameBytes (else the byte after the count). */
+const COUNT_TOO_LARGE = 256;
 
 /** The most records of one batch (as the record batcher's MAX_RECORDS). */
 const MAX_RECORDS = 65536;
@@ -63,15 +70,19 @@ export function socketFd(socket: Socket): number | undefined {
 
 export interface TcpReaderHandlers {
   /**
-   * A batch: `data` holds records, each ended by LF, `ends` their end offsets (the caller's copy);
-   * `whole` is the buffer behind `data`, now the caller's (a pooled one, or for a small batch a copy
-   * of its own size). `truncated`/`split`: messages longer than the maximum cut since the last batch.
+   * A batch: `data` holds records, each ended by LF (none holds another), `ends` their end offsets
+   * (the caller's copy); `whole` is the buffer behind `data`, now the caller's (a pooled one, or for
+   * a small batch a copy of its own size).
    */
-  readonly batch: (data: Buffer, whole: Buffer, ends: Uint32Array, truncated: number, split: number) => void;
+  readonly batch: (data: Buffer, whole: Buffer, ends: Uint32Array) => void;
+  /** Messages longer than the maximum cut since the last call: `truncated` kept their first piece, `split` became pieces. */
+  readonly oversize: (truncated: number, split: number) => void;
   /** The peer closed its side; everything it sent was delivered. */
   readonly eof: () => void;
-  /** The first byte says octet counting: nothing was read; read the socket another way. */
+  /** The first byte is a digit: the connection uses octet counting (before its first batch). */
   readonly octet: () => void;
+  /** The octet framing broke; what was whole was delivered. The reader stopped. */
+  readonly framing: (err: LogshipError) => void;
   /** A read failed (errno name); what was received was delivered. */
   readonly error: (code: string) => void;
 }
@@ -94,14 +105,16 @@ export class NativeTcpReader {
     this._closed = false;
     let current: Buffer | undefined;
     // Handlers run guarded: the reader always gets its answer (a buffer when it wants one).
+    const maxFrameBytes = defaultMaxFrameBytes(opts.maxMessageBytes);
     const onEvent = (status: number, bytes: number, records: number, truncated: number, split: number, want: number): Buffer | undefined => {
+      if (truncated + split > 0) guarded(() => handlers.oversize(truncated, split));
       if (status === ST_BATCH) {
         const whole = current!;
         // A small batch (cut by the delay: a slow sender) is copied out, and the reader keeps its
         // buffer: a few lines would otherwise hold a whole batch buffer each until they settle.
         const small = bytes * 2 < whole.length;
         const data = small ? Buffer.from(whole.subarray(0, bytes)) : whole.subarray(0, bytes);
-        guarded(() => handlers.batch(data, small ? data : whole, SHARED_ENDS.slice(0, records), truncated, split));
+        guarded(() => handlers.batch(data, small ? data : whole, SHARED_ENDS.slice(0, records)));
         if (small && want === 0) pool.give(whole);
         if (small && want !== 0) return whole; // what follows the batch moves to its start
         current = want !== 0 ? pool.take(pool.size) : undefined;
@@ -113,10 +126,11 @@ export class NativeTcpReader {
       }
       if (status === ST_EOF) guarded(handlers.eof);
       else if (status === ST_OCTET) guarded(handlers.octet);
+      else if (status === ST_FRAMING) guarded(() => handlers.framing(records === COUNT_TOO_LARGE ? countTooLarge(maxFrameBytes) : countNotEnded(bytes, records)));
       else if (status < 0) guarded(() => handlers.error(getSystemErrorName(status)));
       return undefined;
     };
-    this._handle = b.attach(fd, opts.maxMessageBytes, opts.oversize === 'truncate', opts.batchBytes, opts.delayMs, SHARED_ENDS, onEvent);
+    this._handle = b.attach(fd, opts.maxMessageBytes, opts.oversize === 'truncate', opts.batchBytes, opts.delayMs, maxFrameBytes, SHARED_ENDS, onEvent);
   }
 
   /** Bytes received and not yet handed over in a batch. */

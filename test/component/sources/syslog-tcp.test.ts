@@ -1,7 +1,7 @@
 // Component tests of the syslog-tcp source on real loopback sockets: util-linux `logger` (newline
 // and octet-counted, RFC 3164 and 5424) checked field by field, and raw peers for chunking,
 // framing detection and mixing, oversize, broken counts, limits, idle, backpressure and stop.
-// Run once per reader of LF-framed connections: the native one here, node:net by
+// Run once per reader of plain TCP connections: the native one here, node:net by
 // syslog-tcp-node.test.ts, which runs this file again with LOGSHIP_TEST_TCP_READER=node.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -193,8 +193,7 @@ test('octet counting: many frames in one chunk, and one frame across many chunks
   const got = await waitRecords(s, 4);
   assert.deepEqual(got, ['<13>one', '<13>two', '<13>three', `<14>${'y'.repeat(5000)} end`]);
   assert.deepEqual(s.source.connections().map((x) => x.framing), ['octet-counting']);
-  // The native reader hands an octet-counted connection to node:net before reading a byte.
-  assert.deepEqual(s.source.connections().map((x) => x.reader), ['node']);
+  assert.deepEqual(s.source.connections().map((x) => x.reader), [READER]);
 });
 
 test('an octet-counted connection may switch to LF-terminated messages and back (as rsyslog allows)', async (t) => {
