@@ -1,8 +1,8 @@
 // Typed wrapper over logship's own TCP reader (native/tcp_read.c, built by `npm run build:native`):
 // an accepted plain-TCP syslog connection read on Node's loop straight into the buffer of the batch
 // being built, records cut in C (at LF, or by octet counts when the first byte is a digit), one
-// JavaScript call per batch. Where it is not built (not
-// Linux, no compiler), tcpBinding() says why and connections are read through node:net.
+// JavaScript call per batch. Where it is not built (not Linux, no compiler), tcpBinding() says why
+// and connections are read through node:net.
 // Decision: docs/decisions/0008-tcp-reader.md.
 //
 //   socket (node:net, paused, never read) ── fd ──► dup ──► reader ──► batch(data, whole, ends)
