@@ -21,11 +21,12 @@
 //                 byte that followed it instead of a space, or 256 when the count passed
 //                 maxFrameBytes. What was whole was delivered before. The reader stopped.
 //     < 0         -errno of a failed read; what was whole was delivered before. The reader stopped.
-//   truncated / split: messages longer than maxMessageBytes cut since the last BATCH ('truncate'
+//   truncated / split: messages longer than maxMessageBytes cut since the last event ('truncate'
 //   kept the first piece, 'split' made pieces), each counted once.
 //   pause(handle, bool)            stop / start polling the socket (backpressure)
 //   finish(handle)                 the connection is closing: stop reading, deliver what is whole and
-//                                  the unterminated last message as a record (BATCH, if any)
+//                                  the unterminated last message as a record (BATCH, if any); not
+//                                  from inside onEvent (throws EBUSY)
 //   pending(handle) -> bytes held and not delivered;  lastRead(handle) -> ms since the epoch
 //   close(handle)                  stops and closes the fd (idempotent)
 //
@@ -45,8 +46,10 @@
 // A record whose bytes lie after a gap is moved down to w (memmove). The spare bytes let the last
 // message take its LF at finish(), and each piece of a split message (at most one per
 // maxMessageBytes of the buffer) take one where the next piece starts (the rest moves up a byte);
-// so does an octet-counted record with no gap before it (the first one in a buffer: a frame's own
-// header leaves a gap for the others).
+// so does an octet-counted record or piece with no gap before it. A frame's header (count and
+// space) leaves a gap of two bytes or more, so a move comes only after the message that moved to
+// the start of the buffer, or after two pieces of max bytes: per buffer, at most one per max bytes,
+// one for the moved message and one for the last message, which is what the spare holds.
 // EOF and read errors deliver as finish() does before they are reported; a reset (the poll reports
 // an error) is read first, since what arrived before it is still queued.
 //
@@ -84,6 +87,10 @@
 #define O_SKIP 3  /* dropping the rest of a truncated frame */
 #define O_LINE 4  /* a frame that starts with a non-digit: read up to LF */
 
+/* reader.ferr: why the octet framing broke (0: it did not). */
+#define FERR_BYTE 0x100  /* | the byte that followed the count instead of a space (NUL too) */
+#define FERR_LARGE 0x200 /* the count passed maxFrameBytes */
+
 /** Reads per readiness before the loop serves other work. */
 #define ROUNDS 4
 
@@ -98,7 +105,8 @@ typedef struct {
   int first;       /* the first byte is still to be looked at */
   int octet;       /* octet counting: the first byte was a digit */
   int ostate;      /* octet counting: O_START … O_LINE */
-  int ferr;        /* octet counting: the framing broke (FRAMING to report), 256 or the byte after the count */
+  int ferr;        /* octet counting: the framing broke (FRAMING to report): FERR_BYTE | the byte after the count, or FERR_LARGE */
+  int calling;     /* inside call_event (JavaScript runs): finish() is refused */
   uint64_t olen;   /* octet counting: MSG-LEN read so far (O_COUNT), the frame's (later) */
   uint64_t remain; /* O_MSG/O_SKIP: bytes of the frame not yet consumed */
   uint64_t piece_left; /* O_MSG: bytes still needed to complete the current piece */
@@ -182,9 +190,11 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
   if (napi_open_handle_scope(env, &scope) != napi_ok) return -1;
   napi_value fn, recv, argv[6], result, resource;
   napi_callback_scope cscope;
+  c->calling++;
   if (status == ST_BATCH && records > 0) memcpy(c->shared, c->ends, records * sizeof(uint32_t));
   napi_get_reference_value(env, c->resource_ref, &resource);
   if (napi_open_callback_scope(env, resource, c->async, &cscope) != napi_ok) {
+    c->calling--;
     napi_close_handle_scope(env, scope);
     return -1;
   }
@@ -217,6 +227,7 @@ static int call_event(reader *c, int status, size_t bytes, size_t records, int w
     }
   }
   napi_close_callback_scope(env, cscope); // microtasks run here, after the move
+  c->calling--;
   napi_close_handle_scope(env, scope);
   return ret;
 }
@@ -390,7 +401,7 @@ static int octet_step(reader *c) {
         if (b >= '0' && b <= '9') {
           c->olen = c->olen * 10 + (uint64_t)(b - '0');
           if (c->olen > c->max_frame) {
-            c->ferr = 256;
+            c->ferr = FERR_LARGE;
             return 0;
           }
         } else if (b == ' ') {
@@ -401,7 +412,7 @@ static int octet_step(reader *c) {
           c->r = c->s;
           return 1;
         } else {
-          c->ferr = b;
+          c->ferr = FERR_BYTE | b;
           return 0;
         }
       }
@@ -513,7 +524,7 @@ static void fail(reader *c, int err) {
 static int framing_failed(reader *c) {
   c->len = c->s = c->r;
   c->ostate = O_START;
-  if (finish_all(c) == 0) call_event(c, ST_FRAMING, (size_t)c->olen, (size_t)c->ferr, 0, 0);
+  if (finish_all(c) == 0) call_event(c, ST_FRAMING, (size_t)c->olen, c->ferr == FERR_LARGE ? 256 : (size_t)(c->ferr & 0xff), 0, 0);
   return -1;
 }
 
@@ -788,7 +799,13 @@ static napi_value js_pause(napi_env env, napi_callback_info info) {
 static napi_value js_finish(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   reader *c = reader_arg(env, info, 1, argv);
-  if (c != NULL && !c->closing) finish_all(c);
+  if (c == NULL || c->closing) return NULL;
+  if (c->calling > 0) {
+    // The reader is in the middle of a delivery whose state finish_all() would pull away.
+    napi_throw_error(env, "EBUSY", "reader: finish() from inside onEvent");
+    return NULL;
+  }
+  finish_all(c);
   return NULL;
 }
 

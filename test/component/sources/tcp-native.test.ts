@@ -141,6 +141,49 @@ test('broken octet framing: what was whole is delivered, then FRAMING with the c
   await waitFor('FRAMING', () => r2.closed(), 5000);
   assert.deepEqual(r2.records, ['hello']);
   assert.match(r2.log.at(-1)!, /^FRAMING\(\d+,256\)$/, 'a count above maxFrameBytes');
+
+  // A NUL after the count is a byte like any other (not "no error"), and nothing after it is read.
+  const { server: s3, reader: rd3 } = await serve(t);
+  const c3 = await peer(t, s3);
+  const r3 = await rd3;
+  c3.write('5 hello1\u00002 abcdefghijkl');
+  await waitFor('FRAMING', () => r3.closed(), 5000);
+  assert.deepEqual(r3.records, ['hello']);
+  assert.equal(r3.log.at(-1), 'FRAMING(1,0)');
+});
+
+test('finish() from inside a reader event is refused (EBUSY): the delivery it would pull away from is still running', async (t) => {
+  const b = binding();
+  let h: object | undefined;
+  let thrown: unknown;
+  let current: Buffer | undefined;
+  let batches = 0;
+  const server = createServer({ pauseOnConnect: true }, (sock) => {
+    sock.on('error', () => undefined);
+    h = b.attach(socketFd(sock)!, 100, true, 64 * 1024, 5, MAX_FRAME, new Uint32Array(16), (st, _bytes, _n, _tr, _sp, want) => {
+      if (st === 0) {
+        batches++;
+        try {
+          b.finish(h!);
+        } catch (err) {
+          thrown = err;
+        }
+      }
+      current = want !== 0 ? Buffer.alloc(BUF_BYTES) : undefined;
+      return current;
+    });
+    t.after(() => {
+      b.close(h!);
+      sock.destroy();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const c = await peer(t, server);
+  c.write('<13>one\n<13>two\n');
+  await waitFor('a batch', () => batches > 0, 5000);
+  assert.ok(thrown instanceof Error && (thrown as NodeJS.ErrnoException).code === 'EBUSY', String(thrown));
+  b.finish(h!); // outside an event it is fine
 });
 
 // ---- fuzz: the reader against NewlineDeframer --------------------------------------------------
@@ -240,7 +283,7 @@ function fuzzOctetStream(rnd: (k: number) => number, max: number): Buffer {
       parts.push(Buffer.from('12')); // a count without its space
       break;
     case 2:
-      parts.push(Buffer.from(`${1 + rnd(99)}${['x', '\n', '-'][rnd(3)]!}rest`)); // broken: not a space after the count
+      parts.push(Buffer.from(`${1 + rnd(99)}${['x', '\n', '-', '\0'][rnd(4)]!}rest`)); // broken: not a space after the count
       break;
     case 3:
       parts.push(Buffer.from(`${MAX_FRAME + 1 + rnd(1000)} rest`)); // broken: a count above the largest frame
