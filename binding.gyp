@@ -11,6 +11,11 @@
       "sources": ["native/tcp_read.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", {"sources!": ["native/tcp_read.c"], "sources": []}]]
+    },
+    {
+      "target_name": "logship_fmt",
+      "sources": ["native/line_runs.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

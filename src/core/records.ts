@@ -41,6 +41,12 @@ export class RecordFields {
   readonly msgStart: Uint32Array;
   readonly msgEnd: Uint32Array;
   readonly flags: Uint8Array;
+  /**
+   * The record whose header this one repeats byte for byte (the parser took its fields over: same
+   * PRI, time, host, program, PID, MSGID and SD), or -1. Records with the same `same` render alike
+   * up to their message (destinations/file/format.ts writes such runs in one native call).
+   */
+  readonly same: Int32Array;
 
   constructor(count: number) {
     this.count = count;
@@ -48,18 +54,19 @@ export class RecordFields {
     // together): one allocation instead of thirteen, which matters for the GC when batches are
     // small (many senders). Widest columns first, so each view is aligned.
     //   | timeMs f64 | pidStart pidEnd msgidStart msgidEnd sdStart sdEnd i32 | msgStart msgEnd u32 | tzMin i16 | pri fracDigits flags u8 |
-    const ab = new ArrayBuffer(count * 45);
+    const ab = new ArrayBuffer(count * 49);
     let at = 0;
     this.timeMs = new Float64Array(ab, at, count);
     at += count * 8;
-    const offsets = new Int32Array(ab, at, count * 6).fill(-1);
+    const offsets = new Int32Array(ab, at, count * 7).fill(-1);
     this.pidStart = offsets.subarray(0, count);
     this.pidEnd = offsets.subarray(count, 2 * count);
     this.msgidStart = offsets.subarray(2 * count, 3 * count);
     this.msgidEnd = offsets.subarray(3 * count, 4 * count);
     this.sdStart = offsets.subarray(4 * count, 5 * count);
     this.sdEnd = offsets.subarray(5 * count, 6 * count);
-    at += count * 24;
+    this.same = offsets.subarray(6 * count, 7 * count);
+    at += count * 28;
     this.msgStart = new Uint32Array(ab, at, count);
     at += count * 4;
     this.msgEnd = new Uint32Array(ab, at, count);

@@ -102,6 +102,7 @@ function copyRecord(f: RecordFields, j: number, i: number, delta: number, ms: nu
   f.msgStart[i] = ms;
   f.msgEnd[i] = me;
   f.flags[i] = f.flags[j]!;
+  f.same[i] = j;
 }
 
 /**

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Batch, indexLines, type BatchMeta } from '../../../../src/core/batch.js';
 import { recordFields } from '../../../../src/codec/syslog/parse.js';
 import { compileLineFormat, encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound } from '../../../../src/destinations/file/format.js';
+import { lineRuns, setLineRuns, type LineRunsBinding } from '../../../../src/destinations/file/line-runs.js';
 
 const META: BatchMeta = { host: 'web-1', program: 'nginx', facility: 3, severity: 4, timeMs: Date.UTC(2026, 10, 23, 10, 33, 0, 123) };
 
@@ -201,4 +202,80 @@ test('perf-hot: a line whose record has the time, host, program and PRI of the l
   );
   // a ${PID} before ${MESSAGE} comes from each record's bytes: never repeated
   assert.equal(syslogFormat('${host}[${PID}] ${MESSAGE}', b, 0, 0, [0, 1]), 'web-1[1] one\nweb-1[2] two\n');
+});
+
+// ---- the native line writer (line-runs.ts) against the JavaScript loop ------------------------
+
+/** Encodes as the writer does: the batch's bytes first in the arena, the lines after them. */
+function inArena(template: string, b: Batch, first: number, from: number): Buffer {
+  const fmt = compileLineFormat(template);
+  const fields = recordFields(b);
+  const bound = syslogBound(fmt, b, fields, null, first);
+  const n = b.data.length;
+  const out = Buffer.alloc(n + bound + 8, 0x21);
+  b.data.copy(out, 0);
+  const end = encodeSyslogRecords(out, n, fmt, b, fields, null, first, from, out.subarray(0, n));
+  assert.ok(end <= n + bound, `wrote ${end - n} > bound ${bound}`);
+  assert.equal(out[n + bound], 0x21, 'nothing past the bound');
+  return Buffer.from(out.subarray(n, end));
+}
+
+function lcg(seed: number): (k: number) => number {
+  let x = seed;
+  return (k) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return Math.floor((x / 2147483648) * k);
+  };
+}
+
+/** Runs of records that repeat a header (RFC 3164 and 5424), with headers changing now and then. */
+function runsText(rnd: (k: number) => number): string {
+  const lines: string[] = [];
+  let header = '';
+  const n = 1 + rnd(300);
+  for (let i = 0; i < n; i++) {
+    if (header === '' || rnd(12) === 0) {
+      const sec = String(10 + rnd(3)).padStart(2, '0');
+      const host = `host-${rnd(3)}`;
+      header = [
+        `<13>Dec  7 04:36:${sec} ${host} prog[${rnd(2)}]: `,
+        `<14>1 2026-12-07T04:36:${sec}.${rnd(1000)}Z ${host} app ${rnd(9)} - - `,
+        `<13>Dec  7 04:36:${sec} ${host} prog: `,
+      ][rnd(3)]!;
+    }
+    const kind = rnd(20);
+    const msg = kind === 0 ? '' : kind === 1 ? 'x\r' : kind === 2 ? 'trailing  ' : kind === 3 ? 'not syslog' : `message ${i} ${'m'.repeat(rnd(40))}`;
+    lines.push(kind === 3 ? msg : header + msg);
+  }
+  return lines.join('\n') + (rnd(3) === 0 ? '' : '\n');
+}
+
+test('perf-hot: the native line writer writes runs of repeated headers byte for byte as the JavaScript loop does', (t) => {
+  const real = lineRuns();
+  assert.ok(real !== null, 'the line writer is built (npm ci builds it)');
+  let calls = 0;
+  let lines = 0;
+  const counting: LineRunsBinding = {
+    lines: (out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop) => {
+      calls++;
+      const end = real.lines(out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop);
+      lines += stop[0]! - i;
+      return end;
+    },
+  };
+  t.after(() => setLineRuns(undefined));
+  for (let seed = 1; seed <= 200; seed++) {
+    const rnd = lcg(seed);
+    const b = batchOf(runsText(rnd), SYSLOG_META);
+    const first = rnd(4) === 0 ? rnd(b.count) : 0;
+    const from = first > 0 ? b.recordStart(first) + rnd(5) : 0;
+    for (const template of ['default', '${host} ${program}[${PRI}]: ${MESSAGE}', '${MESSAGE}', '${ISODATE} ${MESSAGE} (${PID})', 'raw']) {
+      setLineRuns(null);
+      const js = inArena(template, b, first, from);
+      setLineRuns(counting);
+      const native = inArena(template, b, first, from);
+      assert.deepEqual(native.toString('latin1'), js.toString('latin1'), `seed ${seed}, ${template}, first ${first}, from ${from}`);
+    }
+  }
+  assert.ok(calls > 100 && lines > 5000, `the native writer wrote ${lines} lines in ${calls} calls`);
 });

@@ -1,0 +1,108 @@
+// logship's line-run writer: the inner loop of the file destination's syslog line format
+// (destinations/file/format.ts, encodeSyslogRecords) in C for its commonest case. Records of one
+// sender mostly repeat the header of the record before (same second, host, program, PRI): the
+// parser marks them (RecordFields.same: the index of the record whose header they took over), and
+// their lines start with the same bytes as the line before. For a template whose only step after
+// that prefix is ${MESSAGE} (the default one), the line of such a record is the prefix, its message
+// and LF: this writes a whole run of them in one call.
+//
+//   lines(out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop) -> at
+//     out: the Uint8Array written (the batch's bytes are inside it, from `base`); for x = i, i+1, …
+//     while x < n and same[x] == same[i]: out[at, …) = out[prevAt, prevAt + prevLen) (the prefix),
+//     then out[base + ms, base + me) with s0 = ends[x-1], te = ends[x] without one LF and then
+//     one CR, ms = max(msgStart[x], s0), me = min(msgEnd[x], te) (nothing when ms >= me), then LF.
+//     Returns the new `at`; stop[0] = the first x not written (a line that would not fit is left
+//     to the caller, which sized `out` for every line).
+//
+// Portable C and N-API only.
+
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "napi_common.h"
+
+typedef struct {
+  void *data;
+  size_t length; /* elements */
+  napi_typedarray_type type;
+} view;
+
+static int get_view(napi_env env, napi_value v, napi_typedarray_type want, view *out) {
+  bool ok = false;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &ok) != napi_ok || !ok) return -1;
+  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &off) != napi_ok) return -1;
+  return out->type == want ? 0 : -1;
+}
+
+static napi_value js_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 12) {
+    napi_throw_type_error(env, "EINVAL", "lines(out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop)");
+    return NULL;
+  }
+  view out, ends, ms_v, me_v, same, stop;
+  if (get_view(env, argv[0], napi_uint8_array, &out) != 0 || get_view(env, argv[5], napi_uint32_array, &ends) != 0 ||
+      get_view(env, argv[6], napi_uint32_array, &ms_v) != 0 || get_view(env, argv[7], napi_uint32_array, &me_v) != 0 ||
+      get_view(env, argv[8], napi_int32_array, &same) != 0 || get_view(env, argv[11], napi_int32_array, &stop) != 0 || stop.length < 1) {
+    napi_throw_type_error(env, "EINVAL", "lines: bad typed arrays");
+    return NULL;
+  }
+  int64_t at, prev_at, prev_len, base, i, n;
+  CHECK(napi_get_value_int64(env, argv[1], &at));
+  CHECK(napi_get_value_int64(env, argv[2], &prev_at));
+  CHECK(napi_get_value_int64(env, argv[3], &prev_len));
+  CHECK(napi_get_value_int64(env, argv[4], &base));
+  CHECK(napi_get_value_int64(env, argv[9], &i));
+  CHECK(napi_get_value_int64(env, argv[10], &n));
+  size_t cap = out.length;
+  size_t nrec = ends.length < ms_v.length ? ends.length : ms_v.length;
+  if (me_v.length < nrec) nrec = me_v.length;
+  if (same.length < nrec) nrec = same.length;
+  if (at < 0 || prev_at < 0 || prev_len < 0 || base < 0 || i < 1 || n < i || (size_t)n > nrec || (size_t)at > cap ||
+      (size_t)(prev_at + prev_len) > (size_t)at) {
+    napi_throw_range_error(env, "EINVAL", "lines: bad positions");
+    return NULL;
+  }
+  uint8_t *o = out.data;
+  const uint32_t *e = ends.data, *ms = ms_v.data, *me = me_v.data;
+  const int32_t *sm = same.data;
+  int32_t root = sm[i];
+  size_t w = (size_t)at, pa = (size_t)prev_at, pl = (size_t)prev_len, b = (size_t)base;
+  int64_t x = i;
+  for (; x < n && sm[x] == root; x++) {
+    size_t s0 = e[x - 1], te = e[x];
+    if (te < s0 || b + te > cap) break;
+    if (te > s0 && o[b + te - 1] == '\n') {
+      te--;
+      if (te > s0 && o[b + te - 1] == '\r') te--;
+    }
+    size_t a = ms[x] > s0 ? ms[x] : s0;
+    size_t z = me[x] < te ? me[x] : te;
+    size_t len = a < z ? z - a : 0;
+    if (w + pl + len + 1 > cap) break;
+    memcpy(o + w, o + pa, pl);
+    w += pl;
+    if (len > 0) {
+      memmove(o + w, o + b + a, len);
+      w += len;
+    }
+    o[w++] = '\n';
+  }
+  ((int32_t *)stop.data)[0] = (int32_t)x;
+  napi_value res;
+  CHECK(napi_create_double(env, (double)w, &res));
+  return res;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"lines", NULL, js_lines, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,41 @@
+// The native line-run writer (native/line_runs.c, built by `npm run build:native`):
+// encodeSyslogRecords (format.ts) hands it runs of records whose lines repeat the prefix of the
+// line before and end with their message, and it writes them in one call. Where it is not built,
+// the JavaScript loop writes the same bytes.
+
+import { ownAddon } from '../../util/addon.js';
+
+export interface LineRunsBinding {
+  /** See native/line_runs.c: writes the run that starts at record i; returns the new end, stop[0] = the first record not written. */
+  lines(
+    out: Uint8Array,
+    at: number,
+    prevAt: number,
+    prevLen: number,
+    base: number,
+    ends: Uint32Array,
+    msgStart: Uint32Array,
+    msgEnd: Uint32Array,
+    same: Int32Array,
+    i: number,
+    n: number,
+    stop: Int32Array,
+  ): number;
+}
+
+const load = ownAddon<LineRunsBinding>('logship_fmt', 'native line writer');
+let current: LineRunsBinding | null | undefined;
+
+/** The addon, or null where it is not built (or switched off by setLineRuns). */
+export function lineRuns(): LineRunsBinding | null {
+  if (current === undefined) {
+    const b = load();
+    current = b instanceof Error ? null : b;
+  }
+  return current;
+}
+
+/** Test seam: null makes encodeSyslogRecords write every line in JavaScript; undefined restores the addon. */
+export function setLineRuns(b: LineRunsBinding | null | undefined): void {
+  current = b;
+}
