@@ -16,6 +16,11 @@
       "target_name": "logship_fmt",
       "sources": ["native/line_runs.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
+      "target_name": "logship_parse",
+      "sources": ["native/header_runs.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

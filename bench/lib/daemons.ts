@@ -53,7 +53,7 @@ export function snapshotLogship(root: string, from = REPO): { main: string; stal
   const snap = join(root, 'logship');
   mkdirSync(snap, { recursive: true });
   cpSync(dist, join(snap, 'dist'), { recursive: true });
-  // The native addons (build/Release/*.node: UDP receiver, TCP reader, line writer); without them logship falls back.
+  // The native addons (build/Release/*.node: UDP receiver, TCP reader, header reader, line writer); without them logship falls back.
   const addons = join(from, 'build', 'Release');
   if (existsSync(addons)) {
     for (const f of readdirSync(addons)) if (f.endsWith('.node')) cpSync(join(addons, f), join(snap, 'build', 'Release', f));

@@ -14,6 +14,7 @@
 
 import type { Batch } from '../../core/batch.js';
 import { RECORD_FLAG, RecordFields } from '../../core/records.js';
+import { columnsOf, headerRuns } from './header-runs.js';
 import { parsePri, PRI_MALFORMED } from './pri.js';
 import { parse3164 } from './rfc3164.js';
 import { looks5424, parse5424 } from './rfc5424.js';
@@ -76,6 +77,9 @@ function sameBytes(dv: DataView, a: number, b: number, n: number): boolean {
   return true;
 }
 
+/** header-runs.ts: where the run it took over stopped. */
+const TAKE_STOP = new Int32Array(1);
+
 /** Record i takes record j's fields, its offsets moved by `delta`; its message is data[ms, me). */
 function copyRecord(f: RecordFields, j: number, i: number, delta: number, ms: number, me: number): void {
   f.pri[i] = f.pri[j]!;
@@ -123,6 +127,9 @@ export function parseSyslogRecords(batch: Batch): RecordFields {
   const ends = batch.ends;
   const data = batch.data;
   const dv = new DataView(data.buffer, data.byteOffset, data.length);
+  // After a record took a header over, the ones after it that repeat it too, in one native call.
+  const native = headerRuns();
+  let cols: ArrayBufferView[] | undefined;
   // The record whose header may be taken over: its index, start, header length, reuse kind.
   let hj = -1;
   let hs = 0;
@@ -149,6 +156,17 @@ export function parseSyslogRecords(batch: Batch): RecordFields {
       ) {
         copyRecord(f, hj, i, s - hs, ms, te);
         s = end;
+        if (native !== null && i + 1 < n) {
+          cols ??= columnsOf(f);
+          native.take(data, ends, i + 1, n, hj, hs, hn, hk !== REUSE_YES, cols, TAKE_STOP);
+          const x = TAKE_STOP[0]!;
+          if (x > i + 1) {
+            f.host.fill(f.host[hj]!, i + 1, x);
+            f.program.fill(f.program[hj]!, i + 1, x);
+            i = x - 1;
+            s = ends[i]!;
+          }
+        }
         continue;
       }
     }

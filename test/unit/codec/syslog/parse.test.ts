@@ -5,6 +5,7 @@ process.env.TZ = 'UTC'; // the fixtures' 3164 times are read in the local zone
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { headerRuns, setHeaderRuns, type HeaderRunsBinding } from '../../../../src/codec/syslog/header-runs.js';
 import { countMalformed, parseSyslogRecords, recordFields } from '../../../../src/codec/syslog/parse.js';
 import { resetZoneCache } from '../../../../src/codec/syslog/timestamp.js';
 import { Batch } from '../../../../src/core/batch.js';
@@ -197,4 +198,48 @@ test('perf-hot: a record that starts with the header of the one before gets the 
       assert.deepEqual(actual(b, f, i), want, `${c.where}: ${JSON.stringify(r.toString('latin1'))}`);
     });
   }
+});
+
+// ---- the native header reader (header-runs.ts) against the JavaScript loop --------------------
+
+test('perf-hot: the native header reader takes repeated headers over exactly as the JavaScript loop does', (t) => {
+  const real = headerRuns();
+  assert.ok(real !== null, 'the header reader is built (npm ci builds it)');
+  let taken = 0;
+  const counting: HeaderRunsBinding = {
+    take: (data, ends, i, n, hj, hs, hn, bom, cols, stop) => {
+      real.take(data, ends, i, n, hj, hs, hn, bom, cols, stop);
+      taken += stop[0]! - i;
+    },
+  };
+  t.after(() => setHeaderRuns(undefined));
+  const r = prng(5);
+  const int = (k: number): number => Math.floor(r() * k);
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  for (let round = 0; round < 150; round++) {
+    const records: Buffer[] = [];
+    const count = 1 + int(60);
+    while (records.length < count) {
+      const c = ALL[int(ALL.length)]!;
+      const one = parseSyslogRecords(batchOf([c.raw]));
+      const ms = one.msgStart[0]!;
+      for (let k = 1 + int(8); k > 0; k--) {
+        const kind = int(8);
+        // The same header with another message: a longer or shorter tail, trailing CR/NUL, a BOM.
+        const tail =
+          kind === 0 ? Buffer.from(`more ${int(1000)}`) : kind === 1 ? Buffer.from('\r') : kind === 2 ? Buffer.from([0]) : kind === 3 ? BOM : Buffer.alloc(0);
+        const body = kind === 3 ? Buffer.concat([c.raw.subarray(0, ms), BOM, c.raw.subarray(ms)]) : kind === 4 ? c.raw.subarray(0, Math.max(ms, c.raw.length - int(5))) : c.raw;
+        records.push(kind === 3 ? body : Buffer.concat([body, tail]));
+      }
+    }
+    const term = ['\n', '\r\n', ''][int(3)]!;
+    setHeaderRuns(null);
+    const js = parseSyslogRecords(batchOf(records, term));
+    setHeaderRuns(counting);
+    const native = parseSyslogRecords(batchOf(records, term));
+    for (const col of ['pri', 'timeMs', 'tzMin', 'fracDigits', 'host', 'program', 'pidStart', 'pidEnd', 'msgidStart', 'msgidEnd', 'sdStart', 'sdEnd', 'msgStart', 'msgEnd', 'flags', 'same'] as const) {
+      assert.deepEqual(Array.from(native[col] as ArrayLike<unknown>), Array.from(js[col] as ArrayLike<unknown>), `round ${round}: ${col}`);
+    }
+  }
+  assert.ok(taken > 1000, `the native reader took ${taken} headers over`);
 });

@@ -1,0 +1,45 @@
+// The native header-run reader (native/header_runs.c, built by `npm run build:native`):
+// parseSyslogRecords (parse.ts) hands it the records after one that took a header over, and it
+// takes the same header over for each of them that repeats it, in one call. Where it is not
+// built, the JavaScript loop does the same.
+
+import type { RecordFields } from '../../core/records.js';
+import { ownAddon } from '../../util/addon.js';
+
+export interface HeaderRunsBinding {
+  /** See native/header_runs.c: records i.. take record hj's fields while they repeat its header; stop[0] = the first that does not. */
+  take(
+    data: Uint8Array,
+    ends: Uint32Array,
+    i: number,
+    n: number,
+    hj: number,
+    hs: number,
+    hn: number,
+    bomMatters: boolean,
+    cols: readonly ArrayBufferView[],
+    stop: Int32Array,
+  ): void;
+}
+
+/** The columns of `f` in the order header_runs.c takes them. */
+export function columnsOf(f: RecordFields): ArrayBufferView[] {
+  return [f.pri, f.timeMs, f.tzMin, f.fracDigits, f.pidStart, f.pidEnd, f.msgidStart, f.msgidEnd, f.sdStart, f.sdEnd, f.msgStart, f.msgEnd, f.flags, f.same];
+}
+
+const load = ownAddon<HeaderRunsBinding>('logship_parse', 'native header reader');
+let current: HeaderRunsBinding | null | undefined;
+
+/** The addon, or null where it is not built (or switched off by setHeaderRuns). */
+export function headerRuns(): HeaderRunsBinding | null {
+  if (current === undefined) {
+    const b = load();
+    current = b instanceof Error ? null : b;
+  }
+  return current;
+}
+
+/** Test seam: null makes parseSyslogRecords take every header over in JavaScript; undefined restores the addon. */
+export function setHeaderRuns(b: HeaderRunsBinding | null | undefined): void {
+  current = b;
+}
