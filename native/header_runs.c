@@ -49,6 +49,26 @@ static napi_value js_take(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "EINVAL", "take(data, ends, i, n, hj, hs, hn, bomMatters, cols, stop)");
     return NULL;
   }
+  // Everything that may run JavaScript (reading the cols array's elements) comes before the first
+  // pointer into a buffer is taken: JavaScript could detach one.
+  int64_t i, n, hj, hs, hn;
+  bool bom;
+  CHECK(napi_get_value_int64(env, argv[2], &i));
+  CHECK(napi_get_value_int64(env, argv[3], &n));
+  CHECK(napi_get_value_int64(env, argv[4], &hj));
+  CHECK(napi_get_value_int64(env, argv[5], &hs));
+  CHECK(napi_get_value_int64(env, argv[6], &hn));
+  CHECK(napi_get_value_bool(env, argv[7], &bom));
+  napi_value cv[NCOLS];
+  bool is_array = false;
+  uint32_t ncols = 0;
+  CHECK(napi_is_array(env, argv[8], &is_array));
+  if (is_array) CHECK(napi_get_array_length(env, argv[8], &ncols));
+  if (!is_array || ncols != NCOLS) {
+    napi_throw_type_error(env, "EINVAL", "take: cols must hold 14 typed arrays");
+    return NULL;
+  }
+  for (uint32_t k = 0; k < NCOLS; k++) CHECK(napi_get_element(env, argv[8], k, &cv[k]));
   uint8_t *d;
   uint32_t *ends;
   int32_t *stop;
@@ -58,33 +78,16 @@ static napi_value js_take(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "EINVAL", "take: bad typed arrays");
     return NULL;
   }
-  int64_t i, n, hj, hs, hn;
-  bool bom;
-  CHECK(napi_get_value_int64(env, argv[2], &i));
-  CHECK(napi_get_value_int64(env, argv[3], &n));
-  CHECK(napi_get_value_int64(env, argv[4], &hj));
-  CHECK(napi_get_value_int64(env, argv[5], &hs));
-  CHECK(napi_get_value_int64(env, argv[6], &hn));
-  CHECK(napi_get_value_bool(env, argv[7], &bom));
   void *col[NCOLS];
-  bool is_array = false;
-  uint32_t ncols = 0;
-  CHECK(napi_is_array(env, argv[8], &is_array));
-  if (is_array) CHECK(napi_get_array_length(env, argv[8], &ncols));
-  if (!is_array || ncols != NCOLS) {
-    napi_throw_type_error(env, "EINVAL", "take: cols must hold 14 typed arrays");
-    return NULL;
-  }
   for (uint32_t k = 0; k < NCOLS; k++) {
-    napi_value v;
     size_t len;
-    CHECK(napi_get_element(env, argv[8], k, &v));
-    if (typed(env, v, COL_TYPES[k], &col[k], &len) != 0 || (int64_t)len < n) {
+    if (typed(env, cv[k], COL_TYPES[k], &col[k], &len) != 0 || n < 0 || len < (uint64_t)n) {
       napi_throw_type_error(env, "EINVAL", "take: bad column");
       return NULL;
     }
   }
-  if (i < 0 || n < i || (size_t)n > nends || hj < 0 || hj >= n || hs < 0 || hn < 1 || (size_t)(hs + hn) > dlen) {
+  // (each bound is checked without a sum that could overflow)
+  if (i < 0 || n < i || (uint64_t)n > nends || hj < 0 || hj >= n || hs < 0 || hn < 1 || (uint64_t)hn > dlen || (uint64_t)hs > dlen - (uint64_t)hn) {
     napi_throw_range_error(env, "EINVAL", "take: bad positions");
     return NULL;
   }

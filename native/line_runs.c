@@ -6,13 +6,14 @@
 // that prefix is ${MESSAGE} (the default one), the line of such a record is the prefix, its message
 // and LF: this writes a whole run of them in one call.
 //
-//   lines(out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop) -> at
-//     out: the Uint8Array written (the batch's bytes are inside it, from `base`); for x = i, i+1, …
+//   lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop) -> at
+//     out: the Uint8Array written (the batch's dataLen bytes are inside it, from `base`, before
+//     `at`: the lines never overwrite a byte still to be read); for x = i, i+1, …
 //     while x < n and same[x] == same[i]: out[at, …) = out[prevAt, prevAt + prevLen) (the prefix),
 //     then out[base + ms, base + me) with s0 = ends[x-1], te = ends[x] without one LF and then
 //     one CR, ms = max(msgStart[x], s0), me = min(msgEnd[x], te) (nothing when ms >= me), then LF.
-//     Returns the new `at`; stop[0] = the first x not written (a line that would not fit is left
-//     to the caller, which sized `out` for every line).
+//     Returns the new `at`; stop[0] = the first x not written (a line that would not fit, or a
+//     record past the batch's bytes, is left to the caller, which sized `out` for every line).
 //
 // Portable C and N-API only.
 
@@ -38,35 +39,44 @@ static int get_view(napi_env env, napi_value v, napi_typedarray_type want, view 
 }
 
 static napi_value js_lines(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 13;
+  napi_value argv[13];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 12) {
-    napi_throw_type_error(env, "EINVAL", "lines(out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop)");
+  if (argc < 13) {
+    napi_throw_type_error(env, "EINVAL", "lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop)");
     return NULL;
   }
-  view out, ends, ms_v, me_v, same, stop;
-  if (get_view(env, argv[0], napi_uint8_array, &out) != 0 || get_view(env, argv[5], napi_uint32_array, &ends) != 0 ||
-      get_view(env, argv[6], napi_uint32_array, &ms_v) != 0 || get_view(env, argv[7], napi_uint32_array, &me_v) != 0 ||
-      get_view(env, argv[8], napi_int32_array, &same) != 0 || get_view(env, argv[11], napi_int32_array, &stop) != 0 || stop.length < 1) {
-    napi_throw_type_error(env, "EINVAL", "lines: bad typed arrays");
-    return NULL;
-  }
-  int64_t at, prev_at, prev_len, base, i, n;
+  // The numbers first: nothing after the views are taken may run JavaScript.
+  int64_t at, prev_at, prev_len, base, data_len, i, n;
   CHECK(napi_get_value_int64(env, argv[1], &at));
   CHECK(napi_get_value_int64(env, argv[2], &prev_at));
   CHECK(napi_get_value_int64(env, argv[3], &prev_len));
   CHECK(napi_get_value_int64(env, argv[4], &base));
-  CHECK(napi_get_value_int64(env, argv[9], &i));
-  CHECK(napi_get_value_int64(env, argv[10], &n));
+  CHECK(napi_get_value_int64(env, argv[5], &data_len));
+  CHECK(napi_get_value_int64(env, argv[10], &i));
+  CHECK(napi_get_value_int64(env, argv[11], &n));
+  view out, ends, ms_v, me_v, same, stop;
+  if (get_view(env, argv[0], napi_uint8_array, &out) != 0 || get_view(env, argv[6], napi_uint32_array, &ends) != 0 ||
+      get_view(env, argv[7], napi_uint32_array, &ms_v) != 0 || get_view(env, argv[8], napi_uint32_array, &me_v) != 0 ||
+      get_view(env, argv[9], napi_int32_array, &same) != 0 || get_view(env, argv[12], napi_int32_array, &stop) != 0 || stop.length < 1) {
+    napi_throw_type_error(env, "EINVAL", "lines: bad typed arrays");
+    return NULL;
+  }
   size_t cap = out.length;
   size_t nrec = ends.length < ms_v.length ? ends.length : ms_v.length;
   if (me_v.length < nrec) nrec = me_v.length;
   if (same.length < nrec) nrec = same.length;
-  if (at < 0 || prev_at < 0 || prev_len < 0 || base < 0 || i < 1 || n < i || (size_t)n > nrec || (size_t)at > cap ||
-      (size_t)(prev_at + prev_len) > (size_t)at) {
+  // (each bound is checked without a sum that could overflow)
+  if (at < 0 || prev_at < 0 || prev_len < 0 || base < 0 || data_len < 0 || i < 1 || n < 0 || (uint64_t)n > nrec || (uint64_t)at > cap ||
+      prev_len > at || prev_at > at - prev_len || base > at || data_len > at - base) {
     napi_throw_range_error(env, "EINVAL", "lines: bad positions");
     return NULL;
+  }
+  if (i >= n) {
+    ((int32_t *)stop.data)[0] = (int32_t)i;
+    napi_value same_at;
+    CHECK(napi_create_double(env, (double)at, &same_at));
+    return same_at;
   }
   uint8_t *o = out.data;
   const uint32_t *e = ends.data, *ms = ms_v.data, *me = me_v.data;
@@ -76,7 +86,7 @@ static napi_value js_lines(napi_env env, napi_callback_info info) {
   int64_t x = i;
   for (; x < n && sm[x] == root; x++) {
     size_t s0 = e[x - 1], te = e[x];
-    if (te < s0 || b + te > cap) break;
+    if (te < s0 || te > (size_t)data_len) break; // the batch's bytes end before the output starts
     if (te > s0 && o[b + te - 1] == '\n') {
       te--;
       if (te > s0 && o[b + te - 1] == '\r') te--;

@@ -440,8 +440,12 @@ export function encodeSyslogRecords(
   const prefix = st.prefix;
   // Runs of records that repeat a header, when a line is its prefix, its message and LF: one
   // native call per run (line-runs.ts), the same bytes as the loop below.
+  // The batch's bytes must lie before the lines (as in the writer's arena), or a line could
+  // overwrite bytes still to be read.
   const runs =
-    records === null && !hasNul && !raw && base >= 0 && prefix > 0 && nSteps === prefix + 1 && codes[prefix] === S_MESSAGE ? lineRuns() : null;
+    records === null && !hasNul && !raw && base >= 0 && base + data.length <= at && prefix > 0 && nSteps === prefix + 1 && codes[prefix] === S_MESSAGE
+      ? lineRuns()
+      : null;
   let prevAt = -1;
   let prevLen = 0;
   let prevT = 0;
@@ -463,7 +467,7 @@ export function encodeSyslogRecords(
       const pri = fields.pri[i]!;
       if (prevAt >= 0 && t === prevT && h === prevHost && p === prevProgram && pri === prevPri) {
         if (runs !== null && i > first && fields.same[i]! >= 0) {
-          at = runs.lines(out, at, prevAt, prevLen, base, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP);
+          at = runs.lines(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP);
           const next = RUN_STOP[0]!;
           if (next > i) {
             r += next - i - 1;

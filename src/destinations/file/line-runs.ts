@@ -13,6 +13,7 @@ export interface LineRunsBinding {
     prevAt: number,
     prevLen: number,
     base: number,
+    dataLen: number,
     ends: Uint32Array,
     msgStart: Uint32Array,
     msgEnd: Uint32Array,

@@ -243,3 +243,21 @@ test('perf-hot: the native header reader takes repeated headers over exactly as 
   }
   assert.ok(taken > 1000, `the native reader took ${taken} headers over`);
 });
+
+test('the native header reader takes every column before it touches a buffer: a detached one is refused, not read', () => {
+  const b = headerRuns();
+  assert.ok(b !== null, 'the header reader is built');
+  const batch = batchOf([Buffer.from('<13>Dec  7 04:36:10 h p: a'), Buffer.from('<13>Dec  7 04:36:10 h p: b')]);
+  const f = parseSyslogRecords(batch);
+  const data = new Uint8Array(batch.data);
+  const cols: ArrayBufferView[] = [f.pri, f.timeMs, f.tzMin, f.fracDigits, f.pidStart, f.pidEnd, f.msgidStart, f.msgidEnd, f.sdStart, f.sdEnd, f.msgStart, f.msgEnd, f.flags];
+  // The last column's getter detaches the data's buffer while the reader reads the columns.
+  Object.defineProperty(cols, 13, {
+    get: () => {
+      structuredClone(data.buffer, { transfer: [data.buffer] });
+      return f.same;
+    },
+  });
+  assert.throws(() => b.take(data, batch.ends, 1, 2, 0, 0, 20, false, cols, new Int32Array(1)), RangeError);
+  assert.throws(() => b.take(new Uint8Array(8), batch.ends, 1, 2, 0, 2 ** 62, 2 ** 62, false, [...cols.slice(0, 13), f.same], new Int32Array(1)), RangeError);
+});

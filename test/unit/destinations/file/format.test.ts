@@ -256,9 +256,9 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
   let calls = 0;
   let lines = 0;
   const counting: LineRunsBinding = {
-    lines: (out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop) => {
+    lines: (out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop) => {
       calls++;
-      const end = real.lines(out, at, prevAt, prevLen, base, ends, msgStart, msgEnd, same, i, n, stop);
+      const end = real.lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop);
       lines += stop[0]! - i;
       return end;
     },
@@ -278,4 +278,22 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
     }
   }
   assert.ok(calls > 100 && lines > 5000, `the native writer wrote ${lines} lines in ${calls} calls`);
+});
+
+test('the native line writer refuses or stops on arguments its caller never passes (no write outside its arena)', () => {
+  const b = lineRuns();
+  assert.ok(b !== null, 'the line writer is built');
+  const stop = new Int32Array(1);
+  const out = new Uint8Array(64);
+  const u = (n: number): Uint32Array => new Uint32Array(n);
+  // An empty run (i == n): nothing written, nothing read.
+  assert.equal(b.lines(out, 10, 0, 4, 0, 10, u(1), u(1), u(1), new Int32Array(1), 1, 1, stop), 10);
+  assert.equal(stop[0], 1);
+  // The batch's bytes must end before the output starts; positions that overflow are refused.
+  assert.throws(() => b.lines(out, 10, 0, 4, 0, 11, u(3), u(3), u(3), new Int32Array(3), 1, 3, stop), RangeError);
+  assert.throws(() => b.lines(out, 10, 2 ** 62, 2 ** 62, 0, 8, u(3), u(3), u(3), new Int32Array(3), 1, 3, stop), RangeError);
+  // A record whose end lies past the batch's bytes is left to the caller.
+  const ends = new Uint32Array([2, 4, 40]);
+  assert.equal(b.lines(out, 10, 0, 2, 0, 8, ends, new Uint32Array([0, 2, 4]), new Uint32Array([1, 3, 39]), new Int32Array([0, 0, 0]), 1, 3, stop), 14);
+  assert.equal(stop[0], 2);
 });
