@@ -31,24 +31,9 @@ static const napi_typedarray_type COL_TYPES[NCOLS] = {
     napi_uint32_array, napi_uint32_array,  napi_uint8_array,  napi_int32_array,
 };
 
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  bool ok = false;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &ok) != napi_ok || !ok) return -1;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return -1;
-  return type == want ? 0 : -1;
-}
-
 static napi_value js_take(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 10) {
-    napi_throw_type_error(env, "EINVAL", "take(data, ends, i, n, hj, hs, hn, bomMatters, cols, stop)");
-    return NULL;
-  }
+  if (!get_args(env, info, 10, argv, "take(data, ends, i, n, hj, hs, hn, bomMatters, cols, stop)")) return NULL;
   // Everything that may run JavaScript (reading the cols array's elements) comes before the first
   // pointer into a buffer is taken: JavaScript could detach one.
   int64_t i, n, hj, hs, hn;
@@ -73,15 +58,15 @@ static napi_value js_take(napi_env env, napi_callback_info info) {
   uint32_t *ends;
   int32_t *stop;
   size_t dlen, nends, nstop;
-  if (typed(env, argv[0], napi_uint8_array, (void **)&d, &dlen) != 0 || typed(env, argv[1], napi_uint32_array, (void **)&ends, &nends) != 0 ||
-      typed(env, argv[9], napi_int32_array, (void **)&stop, &nstop) != 0 || nstop < 1) {
+  if (!typed_arg(env, argv[0], napi_uint8_array, (void **)&d, &dlen) || !typed_arg(env, argv[1], napi_uint32_array, (void **)&ends, &nends) ||
+      !typed_arg(env, argv[9], napi_int32_array, (void **)&stop, &nstop) || nstop < 1) {
     napi_throw_type_error(env, "EINVAL", "take: bad typed arrays");
     return NULL;
   }
   void *col[NCOLS];
   for (uint32_t k = 0; k < NCOLS; k++) {
     size_t len;
-    if (typed(env, cv[k], COL_TYPES[k], &col[k], &len) != 0 || n < 0 || len < (uint64_t)n) {
+    if (!typed_arg(env, cv[k], COL_TYPES[k], &col[k], &len) || n < 0 || len < (uint64_t)n) {
       napi_throw_type_error(env, "EINVAL", "take: bad column");
       return NULL;
     }

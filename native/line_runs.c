@@ -23,29 +23,9 @@
 
 #include "napi_common.h"
 
-typedef struct {
-  void *data;
-  size_t length; /* elements */
-  napi_typedarray_type type;
-} view;
-
-static int get_view(napi_env env, napi_value v, napi_typedarray_type want, view *out) {
-  bool ok = false;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &ok) != napi_ok || !ok) return -1;
-  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &off) != napi_ok) return -1;
-  return out->type == want ? 0 : -1;
-}
-
 static napi_value js_lines(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
   napi_value argv[13];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 13) {
-    napi_throw_type_error(env, "EINVAL", "lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop)");
-    return NULL;
-  }
+  if (!get_args(env, info, 13, argv, "lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop)")) return NULL;
   // The numbers first: nothing after the views are taken may run JavaScript.
   int64_t at, prev_at, prev_len, base, data_len, i, n;
   CHECK(napi_get_value_int64(env, argv[1], &at));
@@ -55,17 +35,19 @@ static napi_value js_lines(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int64(env, argv[5], &data_len));
   CHECK(napi_get_value_int64(env, argv[10], &i));
   CHECK(napi_get_value_int64(env, argv[11], &n));
-  view out, ends, ms_v, me_v, same, stop;
-  if (get_view(env, argv[0], napi_uint8_array, &out) != 0 || get_view(env, argv[6], napi_uint32_array, &ends) != 0 ||
-      get_view(env, argv[7], napi_uint32_array, &ms_v) != 0 || get_view(env, argv[8], napi_uint32_array, &me_v) != 0 ||
-      get_view(env, argv[9], napi_int32_array, &same) != 0 || get_view(env, argv[12], napi_int32_array, &stop) != 0 || stop.length < 1) {
+  uint8_t *o;
+  uint32_t *e, *ms, *me;
+  int32_t *sm, *stop;
+  size_t cap, ne, nms, nme, nsm, nstop;
+  if (!typed_arg(env, argv[0], napi_uint8_array, (void **)&o, &cap) || !typed_arg(env, argv[6], napi_uint32_array, (void **)&e, &ne) ||
+      !typed_arg(env, argv[7], napi_uint32_array, (void **)&ms, &nms) || !typed_arg(env, argv[8], napi_uint32_array, (void **)&me, &nme) ||
+      !typed_arg(env, argv[9], napi_int32_array, (void **)&sm, &nsm) || !typed_arg(env, argv[12], napi_int32_array, (void **)&stop, &nstop) || nstop < 1) {
     napi_throw_type_error(env, "EINVAL", "lines: bad typed arrays");
     return NULL;
   }
-  size_t cap = out.length;
-  size_t nrec = ends.length < ms_v.length ? ends.length : ms_v.length;
-  if (me_v.length < nrec) nrec = me_v.length;
-  if (same.length < nrec) nrec = same.length;
+  size_t nrec = ne < nms ? ne : nms;
+  if (nme < nrec) nrec = nme;
+  if (nsm < nrec) nrec = nsm;
   // (each bound is checked without a sum that could overflow)
   if (at < 0 || prev_at < 0 || prev_len < 0 || base < 0 || data_len < 0 || i < 1 || n < 0 || (uint64_t)n > nrec || (uint64_t)at > cap ||
       prev_len > at || prev_at > at - prev_len || base > at || data_len > at - base) {
@@ -73,14 +55,11 @@ static napi_value js_lines(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (i >= n) {
-    ((int32_t *)stop.data)[0] = (int32_t)i;
+    stop[0] = (int32_t)i;
     napi_value same_at;
     CHECK(napi_create_double(env, (double)at, &same_at));
     return same_at;
   }
-  uint8_t *o = out.data;
-  const uint32_t *e = ends.data, *ms = ms_v.data, *me = me_v.data;
-  const int32_t *sm = same.data;
   int32_t root = sm[i];
   size_t w = (size_t)at, pa = (size_t)prev_at, pl = (size_t)prev_len, b = (size_t)base;
   int64_t x = i;
@@ -103,7 +82,7 @@ static napi_value js_lines(napi_env env, napi_callback_info info) {
     }
     o[w++] = '\n';
   }
-  ((int32_t *)stop.data)[0] = (int32_t)x;
+  stop[0] = (int32_t)x;
   napi_value res;
   CHECK(napi_create_double(env, (double)w, &res));
   return res;

@@ -1,6 +1,7 @@
-// What logship's addons (udp_recv.c, tcp_read.c) share: errors thrown with the errno name as their
-// code, the report of an exception left by a call into JavaScript, and handles that are tagged
-// externals pointing to a box (the box outlives what it points to; its finalizer frees it).
+// What logship's addons (udp_recv.c, tcp_read.c, header_runs.c, line_runs.c) share: reading a
+// call's arguments, errors thrown with the errno name as their code, the report of an exception
+// left by a call into JavaScript, and handles that are tagged externals pointing to a box (the box
+// outlives what it points to; its finalizer frees it).
 
 #ifndef LOGSHIP_NAPI_COMMON_H
 #define LOGSHIP_NAPI_COMMON_H
@@ -20,6 +21,27 @@
       return NULL;                                     \
     }                                                  \
   } while (0)
+
+/** Reads the `n` arguments of a call; false, with a TypeError `usage` thrown, when fewer came. */
+static inline bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, "EINVAL", usage);
+    return false;
+  }
+  return true;
+}
+
+/** The data and element count of `v` when it is a typed array of type `want`; false (nothing thrown) otherwise. */
+static inline bool typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is = false;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return false;
+  return type == want;
+}
 
 /** Throws an Error "<syscall> failed: <strerror>" with `code` the errno name and `errno` -err; NULL. */
 static inline napi_value throw_errno(napi_env env, int err, const char *syscall) {
@@ -50,11 +72,7 @@ static inline void report_uncaught(napi_env env) {
  * or NULL with a TypeError thrown (missing arguments, or "not a <what> handle").
  */
 static inline void *handle_arg(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const napi_type_tag *tag, const char *what) {
-  size_t argc = n;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
-    napi_throw_type_error(env, "EINVAL", "missing arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, n, argv, "missing arguments")) return NULL;
   void *p = NULL;
   bool tagged = false;
   if (napi_check_object_type_tag(env, argv[0], tag, &tagged) != napi_ok || !tagged || napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {

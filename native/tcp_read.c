@@ -689,21 +689,11 @@ static reader *reader_arg(napi_env env, napi_callback_info info, size_t n, napi_
 }
 
 static napi_value js_attach(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, "EINVAL", "attach(fd, maxMessageBytes, truncate, batchBytes, delayMs, maxFrameBytes, ends, onEvent)");
-    return NULL;
-  }
-  napi_typedarray_type type;
+  if (!get_args(env, info, 8, argv, "attach(fd, maxMessageBytes, truncate, batchBytes, delayMs, maxFrameBytes, ends, onEvent)")) return NULL;
   size_t ends_len = 0;
   void *ends_data = NULL;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, argv[6], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[6], &type, &ends_len, &ends_data, &ab, &off) != napi_ok ||
-      type != napi_uint32_array || ends_len < 1) {
+  if (!typed_arg(env, argv[6], napi_uint32_array, &ends_data, &ends_len) || ends_len < 1) {
     napi_throw_type_error(env, "EINVAL", "attach: ends must be a Uint32Array");
     return NULL;
   }

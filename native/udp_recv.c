@@ -293,13 +293,8 @@ static void free_box(napi_env env, void *data, void *hint) { free(data); }
 
 // open(family, host, port, rcvbuf, slab, meta, onReady)
 static napi_value open_receiver(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) {
-    napi_throw_type_error(env, "EINVAL", "open(family, host, port, rcvbuf, slab, meta, onReady)");
-    return NULL;
-  }
+  if (!get_args(env, info, 7, argv, "open(family, host, port, rcvbuf, slab, meta, onReady)")) return NULL;
   int32_t family, port, rcvbuf;
   char host[64];
   size_t host_len;

@@ -1,6 +1,7 @@
 // Loading a native addon built by node-gyp: `<root>/build/Release/<name>.node`, else the Debug build;
-// logship's own addons (native/, built into the project's build/) loaded once; and calling
-// JavaScript handlers from an addon's callback without letting an exception into the addon.
+// logship's own addons (native/, built into the project's build/) loaded once, and those the code
+// can do without (optionalAddon); and calling JavaScript handlers from an addon's callback without
+// letting an exception into the addon.
 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -33,6 +34,28 @@ export function ownAddon<T>(name: string, what: string): () => T | Error {
     const b = requireAddon<T>(fileURLToPath(new URL('../../', import.meta.url)), name);
     loaded = b instanceof Error ? new Error(`${what} not built: ${b.message}`, { cause: b }) : b;
     return loaded;
+  };
+}
+
+/**
+ * One of logship's own addons that the code can do without (a JavaScript path gives the same
+ * results): `get` returns it, or null where it is not built; `set` is a test seam (null: go without
+ * it, an object: use that instead, undefined: the addon again).
+ */
+export function optionalAddon<T>(name: string, what: string): { get: () => T | null; set: (b: T | null | undefined) => void } {
+  const load = ownAddon<T>(name, what);
+  let current: T | null | undefined;
+  return {
+    get: () => {
+      if (current === undefined) {
+        const b = load();
+        current = b instanceof Error ? null : b;
+      }
+      return current;
+    },
+    set: (b) => {
+      current = b;
+    },
   };
 }
 

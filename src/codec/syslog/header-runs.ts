@@ -4,7 +4,7 @@
 // built, the JavaScript loop does the same.
 
 import type { RecordFields } from '../../core/records.js';
-import { ownAddon } from '../../util/addon.js';
+import { optionalAddon } from '../../util/addon.js';
 
 export interface HeaderRunsBinding {
   /** See native/header_runs.c: records i.. take record hj's fields while they repeat its header; stop[0] = the first that does not. */
@@ -27,19 +27,10 @@ export function columnsOf(f: RecordFields): ArrayBufferView[] {
   return [f.pri, f.timeMs, f.tzMin, f.fracDigits, f.pidStart, f.pidEnd, f.msgidStart, f.msgidEnd, f.sdStart, f.sdEnd, f.msgStart, f.msgEnd, f.flags, f.same];
 }
 
-const load = ownAddon<HeaderRunsBinding>('logship_parse', 'native header reader');
-let current: HeaderRunsBinding | null | undefined;
+const addon = optionalAddon<HeaderRunsBinding>('logship_parse', 'native header reader');
 
 /** The addon, or null where it is not built (or switched off by setHeaderRuns). */
-export function headerRuns(): HeaderRunsBinding | null {
-  if (current === undefined) {
-    const b = load();
-    current = b instanceof Error ? null : b;
-  }
-  return current;
-}
+export const headerRuns = addon.get;
 
 /** Test seam: null makes parseSyslogRecords take every header over in JavaScript; undefined restores the addon. */
-export function setHeaderRuns(b: HeaderRunsBinding | null | undefined): void {
-  current = b;
-}
+export const setHeaderRuns = addon.set;

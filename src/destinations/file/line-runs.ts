@@ -3,7 +3,7 @@
 // line before and end with their message, and it writes them in one call. Where it is not built,
 // the JavaScript loop writes the same bytes.
 
-import { ownAddon } from '../../util/addon.js';
+import { optionalAddon } from '../../util/addon.js';
 
 export interface LineRunsBinding {
   /** See native/line_runs.c: writes the run that starts at record i; returns the new end, stop[0] = the first record not written. */
@@ -24,19 +24,10 @@ export interface LineRunsBinding {
   ): number;
 }
 
-const load = ownAddon<LineRunsBinding>('logship_fmt', 'native line writer');
-let current: LineRunsBinding | null | undefined;
+const addon = optionalAddon<LineRunsBinding>('logship_fmt', 'native line writer');
 
 /** The addon, or null where it is not built (or switched off by setLineRuns). */
-export function lineRuns(): LineRunsBinding | null {
-  if (current === undefined) {
-    const b = load();
-    current = b instanceof Error ? null : b;
-  }
-  return current;
-}
+export const lineRuns = addon.get;
 
 /** Test seam: null makes encodeSyslogRecords write every line in JavaScript; undefined restores the addon. */
-export function setLineRuns(b: LineRunsBinding | null | undefined): void {
-  current = b;
-}
+export const setLineRuns = addon.set;

@@ -1,8 +1,8 @@
-// util/addon.ts: loading logship's own addons once (or saying why not), and handlers called from an
-// addon that never throw into it.
+// util/addon.ts: loading logship's own addons once (or saying why not), the ones the code can do
+// without, and handlers called from an addon that never throw into it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { guarded, ownAddon } from '../../../src/util/addon.js';
+import { guarded, optionalAddon, ownAddon } from '../../../src/util/addon.js';
 
 test('ownAddon loads a built addon of the project once, and says what is not built', () => {
   const tcp = ownAddon<{ attach: unknown }>('logship_tcp', 'native TCP reader');
@@ -15,6 +15,20 @@ test('ownAddon loads a built addon of the project once, and says what is not bui
   assert.ok(e instanceof Error);
   assert.match(e.message, /^the test addon not built: /);
   assert.equal(missing(), e, 'tried once');
+});
+
+test('optionalAddon: the addon, or null where it is not built; set(null) goes without, set(undefined) brings it back', () => {
+  const fmt = optionalAddon<{ lines: unknown }>('logship_fmt', 'native line writer');
+  const b = fmt.get();
+  assert.ok(b !== null && typeof b.lines === 'function', 'built (npm ci builds it)');
+  fmt.set(null);
+  assert.equal(fmt.get(), null);
+  const stand = { lines: (): number => 0 };
+  fmt.set(stand);
+  assert.equal(fmt.get(), stand);
+  fmt.set(undefined);
+  assert.equal(fmt.get(), b);
+  assert.equal(optionalAddon<unknown>('logship_no_such_addon', 'the test addon').get(), null);
 });
 
 test('guarded runs the handler; what it throws is rethrown on the next tick, not into the caller', (t) => {
