@@ -23,6 +23,8 @@
 
 #include "napi_common.h"
 
+#define ABI 1 /* header-runs.ts HEADER_RUNS_ABI */
+
 #define NCOLS 14
 
 static const napi_typedarray_type COL_TYPES[NCOLS] = {
@@ -113,7 +115,11 @@ static napi_value js_take(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  // The calling convention's version: a build of another one is not used (a stale build/).
+  napi_value abi;
+  if (napi_create_uint32(env, ABI, &abi) != napi_ok) return NULL;
   napi_property_descriptor props[] = {
+      {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
       {"take", NULL, js_take, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

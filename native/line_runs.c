@@ -23,6 +23,8 @@
 
 #include "napi_common.h"
 
+#define ABI 2 /* line-runs.ts LINE_RUNS_ABI */
+
 static napi_value js_lines(napi_env env, napi_callback_info info) {
   napi_value argv[13];
   if (!get_args(env, info, 13, argv, "lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop)")) return NULL;
@@ -89,7 +91,11 @@ static napi_value js_lines(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  // The calling convention's version: a build of another one is not used (a stale build/).
+  napi_value abi;
+  if (napi_create_uint32(env, ABI, &abi) != napi_ok) return NULL;
   napi_property_descriptor props[] = {
+      {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
       {"lines", NULL, js_lines, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -39,17 +39,18 @@ export function ownAddon<T>(name: string, what: string): () => T | Error {
 
 /**
  * One of logship's own addons that the code can do without (a JavaScript path gives the same
- * results): `get` returns it, or null where it is not built; `set` is a test seam (null: go without
- * it, an object: use that instead, undefined: the addon again).
+ * results): `get` returns it, or null where it is not built or was built for another calling
+ * convention (its `abi` is not `abi`: a build/ older or newer than dist/); `set` is a test seam
+ * (null: go without it, an object: use that instead, undefined: the addon again).
  */
-export function optionalAddon<T>(name: string, what: string): { get: () => T | null; set: (b: T | null | undefined) => void } {
-  const load = ownAddon<T>(name, what);
+export function optionalAddon<T>(name: string, what: string, abi: number): { get: () => T | null; set: (b: T | null | undefined) => void } {
+  const load = ownAddon<T & { readonly abi?: unknown }>(name, what);
   let current: T | null | undefined;
   return {
     get: () => {
       if (current === undefined) {
         const b = load();
-        current = b instanceof Error ? null : b;
+        current = b instanceof Error || b.abi !== abi ? null : b;
       }
       return current;
     },

@@ -27,7 +27,10 @@ export function columnsOf(f: RecordFields): ArrayBufferView[] {
   return [f.pri, f.timeMs, f.tzMin, f.fracDigits, f.pidStart, f.pidEnd, f.msgidStart, f.msgidEnd, f.sdStart, f.sdEnd, f.msgStart, f.msgEnd, f.flags, f.same];
 }
 
-const addon = optionalAddon<HeaderRunsBinding>('logship_parse', 'native header reader');
+/** The calling convention of take() (native/header_runs.c ABI): another build is not used. */
+export const HEADER_RUNS_ABI = 1;
+
+const addon = optionalAddon<HeaderRunsBinding>('logship_parse', 'native header reader', HEADER_RUNS_ABI);
 
 /** The addon, or null where it is not built (or switched off by setHeaderRuns). */
 export const headerRuns = addon.get;

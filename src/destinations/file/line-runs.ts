@@ -24,7 +24,10 @@ export interface LineRunsBinding {
   ): number;
 }
 
-const addon = optionalAddon<LineRunsBinding>('logship_fmt', 'native line writer');
+/** The calling convention of lines() (native/line_runs.c ABI): another build is not used. */
+export const LINE_RUNS_ABI = 2;
+
+const addon = optionalAddon<LineRunsBinding>('logship_fmt', 'native line writer', LINE_RUNS_ABI);
 
 /** The addon, or null where it is not built (or switched off by setLineRuns). */
 export const lineRuns = addon.get;

@@ -2,6 +2,7 @@
 // without, and handlers called from an addon that never throw into it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { LINE_RUNS_ABI } from '../../../src/destinations/file/line-runs.js';
 import { guarded, optionalAddon, ownAddon } from '../../../src/util/addon.js';
 
 test('ownAddon loads a built addon of the project once, and says what is not built', () => {
@@ -17,8 +18,8 @@ test('ownAddon loads a built addon of the project once, and says what is not bui
   assert.equal(missing(), e, 'tried once');
 });
 
-test('optionalAddon: the addon, or null where it is not built; set(null) goes without, set(undefined) brings it back', () => {
-  const fmt = optionalAddon<{ lines: unknown }>('logship_fmt', 'native line writer');
+test('optionalAddon: the addon, or null where it is not built or of another calling convention; set(null) goes without, set(undefined) brings it back', () => {
+  const fmt = optionalAddon<{ lines: unknown }>('logship_fmt', 'native line writer', LINE_RUNS_ABI);
   const b = fmt.get();
   assert.ok(b !== null && typeof b.lines === 'function', 'built (npm ci builds it)');
   fmt.set(null);
@@ -28,7 +29,8 @@ test('optionalAddon: the addon, or null where it is not built; set(null) goes wi
   assert.equal(fmt.get(), stand);
   fmt.set(undefined);
   assert.equal(fmt.get(), b);
-  assert.equal(optionalAddon<unknown>('logship_no_such_addon', 'the test addon').get(), null);
+  assert.equal(optionalAddon<unknown>('logship_no_such_addon', 'the test addon', 1).get(), null);
+  assert.equal(optionalAddon<unknown>('logship_fmt', 'native line writer', LINE_RUNS_ABI + 1).get(), null, 'a stale build is not used');
 });
 
 test('guarded runs the handler; what it throws is rethrown on the next tick, not into the caller', (t) => {
