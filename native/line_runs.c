@@ -90,14 +90,4 @@ static napi_value js_lines(napi_env env, napi_callback_info info) {
   return res;
 }
 
-NAPI_MODULE_INIT() {
-  // The calling convention's version: a build of another one is not used (a stale build/).
-  napi_value abi;
-  if (napi_create_uint32(env, ABI, &abi) != napi_ok) return NULL;
-  napi_property_descriptor props[] = {
-      {"abi", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
-      {"lines", NULL, js_lines, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  return exports;
-}
+NAPI_MODULE_INIT() { return export_versioned(env, exports, ABI, "lines", js_lines); }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <node_api.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -41,6 +42,20 @@ static inline bool typed_arg(napi_env env, napi_value v, napi_typedarray_type wa
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
   if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return false;
   return type == want;
+}
+
+/**
+ * The exports of an addon with one function `name` and `abi`, the version of its calling
+ * convention (the JavaScript uses a build whose abi it expects only: util/addon.ts optionalAddon).
+ */
+static inline napi_value export_versioned(napi_env env, napi_value exports, uint32_t abi, const char *name, napi_callback fn) {
+  napi_value v;
+  if (napi_create_uint32(env, abi, &v) != napi_ok) return NULL;
+  napi_property_descriptor props[] = {
+      {"abi", NULL, NULL, NULL, NULL, v, napi_enumerable, NULL},
+      {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, 2, props) == napi_ok ? exports : NULL;
 }
 
 /** Throws an Error "<syscall> failed: <strerror>" with `code` the errno name and `errno` -err; NULL. */
