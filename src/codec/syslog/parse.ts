@@ -79,6 +79,8 @@ function sameBytes(dv: DataView, a: number, b: number, n: number): boolean {
 
 /** header-runs.ts: where the run it took over stopped. */
 const TAKE_STOP = new Int32Array(1);
+/** Records of a run taken over in JavaScript before the rest goes to the native reader. */
+const RUN_BEFORE_NATIVE = 3;
 
 /** Record i takes record j's fields, its offsets moved by `delta`; its message is data[ms, me). */
 function copyRecord(f: RecordFields, j: number, i: number, delta: number, ms: number, me: number): void {
@@ -127,9 +129,11 @@ export function parseSyslogRecords(batch: Batch): RecordFields {
   const ends = batch.ends;
   const data = batch.data;
   const dv = new DataView(data.buffer, data.byteOffset, data.length);
-  // After a record took a header over, the ones after it that repeat it too, in one native call.
+  // Once a run of records has taken a header over in JavaScript (RUN_BEFORE_NATIVE of them: a
+  // call costs more than a few records), the rest of the run in one native call.
   const native = headerRuns();
   let cols: ArrayBufferView[] | undefined;
+  let taken = 0;
   // The record whose header may be taken over: its index, start, header length, reuse kind.
   let hj = -1;
   let hs = 0;
@@ -156,7 +160,7 @@ export function parseSyslogRecords(batch: Batch): RecordFields {
       ) {
         copyRecord(f, hj, i, s - hs, ms, te);
         s = end;
-        if (native !== null && i + 1 < n) {
+        if (native !== null && ++taken === RUN_BEFORE_NATIVE && i + 1 < n) {
           cols ??= columnsOf(f);
           native.take(data, ends, i + 1, n, hj, hs, hn, hk !== REUSE_YES, cols, TAKE_STOP);
           const x = TAKE_STOP[0]!;
@@ -173,6 +177,7 @@ export function parseSyslogRecords(batch: Batch): RecordFields {
     st.reuse = REUSE_NO;
     parseRecord(st, s, e, end, i);
     hj = -1;
+    taken = 0;
     if (st.reuse !== REUSE_NO && data[s] === 0x3c && (f.flags[i]! & RECORD_FLAG.MALFORMED) === 0 && f.msgStart[i]! < f.msgEnd[i]!) {
       hj = i;
       hs = s;

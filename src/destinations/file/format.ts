@@ -466,7 +466,8 @@ export function encodeSyslogRecords(
       const p = fields.program[i]!;
       const pri = fields.pri[i]!;
       if (prevAt >= 0 && t === prevT && h === prevHost && p === prevProgram && pri === prevPri) {
-        if (runs !== null && i > first && fields.same[i]! >= 0) {
+        // (runs are contiguous: same[i + 3] equal to same[i] means four records at least, worth a call)
+        if (runs !== null && i > first && fields.same[i]! >= 0 && i + 3 < first + n && fields.same[i + 3] === fields.same[i]) {
           at = runs.lines(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP);
           const next = RUN_STOP[0]!;
           if (next > i) {

@@ -223,7 +223,7 @@ test('perf-hot: the native header reader takes repeated headers over exactly as 
       const c = ALL[int(ALL.length)]!;
       const one = parseSyslogRecords(batchOf([c.raw]));
       const ms = one.msgStart[0]!;
-      for (let k = 1 + int(8); k > 0; k--) {
+      for (let k = 1 + int(16); k > 0; k--) {
         const kind = int(8);
         // The same header with another message: a longer or shorter tail, trailing CR/NUL, a BOM.
         const tail =
@@ -260,4 +260,18 @@ test('the native header reader takes every column before it touches a buffer: a 
   });
   assert.throws(() => b.take(data, batch.ends, 1, 2, 0, 0, 20, false, cols, new Int32Array(1)), RangeError);
   assert.throws(() => b.take(new Uint8Array(8), batch.ends, 1, 2, 0, 2 ** 62, 2 ** 62, false, [...cols.slice(0, 13), f.same], new Int32Array(1)), RangeError);
+});
+
+test('perf-hot: the native header reader is called once per run, after three records taken over in JavaScript; shorter runs make no call', (t) => {
+  const real = headerRuns();
+  assert.ok(real !== null);
+  const calls: number[] = [];
+  setHeaderRuns({ take: (...a: Parameters<HeaderRunsBinding['take']>) => (calls.push(a[2]), real.take(...a)) });
+  t.after(() => setHeaderRuns(undefined));
+  const h = (sec: number): string => `<13>Dec  7 04:36:${sec} host prog: `;
+  // a run of 3 (parsed + 2 taken over), then one of 10
+  const lines = [...Array.from({ length: 3 }, (_, k) => `${h(10)}m${k}`), ...Array.from({ length: 10 }, (_, k) => `${h(11)}n${k}`)];
+  const f = parseSyslogRecords(batchOf(lines.map((l) => Buffer.from(l))));
+  assert.deepEqual(calls, [7], 'one call, for the second run, from its fifth record');
+  assert.deepEqual(Array.from(f.same), [-1, 0, 0, -1, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
 });

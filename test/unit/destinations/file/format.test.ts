@@ -297,3 +297,17 @@ test('the native line writer refuses or stops on arguments its caller never pass
   assert.equal(b.lines(out, 10, 0, 2, 0, 8, ends, new Uint32Array([0, 2, 4]), new Uint32Array([1, 3, 39]), new Int32Array([0, 0, 0]), 1, 3, stop), 14);
   assert.equal(stop[0], 2);
 });
+
+test('perf-hot: runs shorter than four records stay in JavaScript (a native call costs more than a few lines)', (t) => {
+  const real = lineRuns();
+  assert.ok(real !== null);
+  let calls = 0;
+  setLineRuns({ lines: (...a: Parameters<LineRunsBinding['lines']>) => (calls++, real.lines(...a)) });
+  t.after(() => setLineRuns(undefined));
+  const pairs = Array.from({ length: 40 }, (_, k) => `<13>Dec  7 04:36:${String(10 + (k % 50)).padStart(2, '0')} h p: m${k}`);
+  const b = batchOf(pairs.flatMap((l) => [l, `${l} again`, `${l} and again`]).join('\n') + '\n', SYSLOG_META);
+  const got = inArena('default', b, 0, 0);
+  assert.equal(calls, 0);
+  setLineRuns(null);
+  assert.deepEqual(got, inArena('default', b, 0, 0));
+});
