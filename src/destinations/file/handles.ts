@@ -7,7 +7,8 @@
 //   get(path): hit → delete + set (now newest);  trim(): close from the oldest end
 //
 // Opening costs one thread-pool round trip, for a new file too (a stat on this thread picks
-// open or create first; the new handle is fstat'd here). Directory entries are made durable by
+// open or create first; the new handle is fstat'd here); openAhead() starts it before the cycle
+// that needs the file, and get() waits for an open in flight rather than opening twice. Directory entries are made durable by
 // syncNewDirs(), which the writer runs alongside a syncing cycle's data writes, before its
 // COMMIT: a file's entry must be durable before lines in it are acknowledged, not before they are
 // written (a crash before the COMMIT undoes the cycle, and a file whose entry was lost is one the
@@ -58,6 +59,8 @@ export class DirSyncError extends Error {
 
 export class FileHandles {
   private readonly _open = new Map<string, OpenFile>();
+  /** Opens in flight (see _openFile). */
+  private readonly _opening = new Map<string, Promise<unknown>>();
   /** Directories to fsync before the next syncing COMMIT (see the head of this file). */
   private readonly _unsynced = new Set<string>();
   /** Directories this process fsync'd: their entries of that time are durable. Bounded (DURABLE_DIRS_KEPT). */
@@ -83,6 +86,8 @@ export class FileHandles {
    */
   async get(path: string, modes: FileModes, root: string): Promise<{ file: OpenFile; size: number }> {
     if (modes.sync) this._queueUnsynced(dirname(path), dirname(root));
+    const ahead = this._opening.get(path);
+    if (ahead !== undefined) await ahead.catch(() => undefined); // opened ahead: its handle is in _open (or it failed)
     const cached = this._open.get(path);
     if (cached !== undefined) {
       const size = heldSize(path, cached);
@@ -94,18 +99,45 @@ export class FileHandles {
       // Moved or deleted under us (rotation), or not statable now: what we hold may no longer be this path.
       await cached.fh.close().catch(() => undefined);
     }
-    const { fh, created } = await this._openAppend(path, modes);
-    try {
-      // On this thread, as heldSize: microseconds for an inode just opened, against a round trip.
-      const s = fstatSync(fh.fd, { bigint: true });
-      if (created && (Number(s.mode) & 0o7777) !== modes.fileMode) await fh.chmod(modes.fileMode); // the umask took bits
-      const file: OpenFile = { path, fh, id: idOf(s), dsync: modes.sync };
-      this._open.set(path, file);
-      return { file, size: Number(s.size) };
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      throw err;
-    }
+    return this._openFile(path, modes);
+  }
+
+  /**
+   * Starts opening (or creating) `path` now, when it is not open here, so that the write cycle
+   * that needs it finds it open: the writer calls it for the batches queued while a cycle runs.
+   * Failures are left to get(), which opens again and reports. Creating a file early is harmless:
+   * a crash leaves it empty, and its directory entry is synced before lines in it are acknowledged.
+   */
+  openAhead(path: string, modes: FileModes): void {
+    if (this._open.has(path) || this._opening.has(path)) return;
+    this._openFile(path, modes).catch(() => undefined);
+  }
+
+  /**
+   * Opens `path` into _open, and its size then; one open at a time per path (get and openAhead
+   * share it).
+   */
+  private _openFile(path: string, modes: FileModes): Promise<{ file: OpenFile; size: number }> {
+    const p = (async (): Promise<{ file: OpenFile; size: number }> => {
+      const { fh, created } = await this._openAppend(path, modes);
+      try {
+        // On this thread, as heldSize: microseconds for an inode just opened, against a round trip.
+        const s = fstatSync(fh.fd, { bigint: true });
+        if (created && (Number(s.mode) & 0o7777) !== modes.fileMode) await fh.chmod(modes.fileMode); // the umask took bits
+        const file: OpenFile = { path, fh, id: idOf(s), dsync: modes.sync };
+        this._open.set(path, file);
+        return { file, size: Number(s.size) };
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        throw err;
+      }
+    })();
+    this._opening.set(path, p);
+    void p.then(
+      () => this._opening.delete(path),
+      () => this._opening.delete(path),
+    );
+    return p;
   }
 
   /**
@@ -221,6 +253,7 @@ export class FileHandles {
   }
 
   async closeAll(): Promise<void> {
+    await Promise.allSettled([...this._opening.values()]);
     const all = [...this._open.values()];
     this._open.clear();
     await Promise.all(all.map((f) => f.fh.close().catch(() => undefined)));

@@ -3,6 +3,8 @@
 // and no options read here: a FileRoute (compiled by index.ts) says where and how a batch goes.
 //
 //   submit() ─► _queue ─► cycle: take what is queued, up to half of max_in_flight (group commit)
+//       (a batch queued while a cycle runs has its paths rendered and its new files opened then,
+//       see _openAhead: its cycle finds them open, and the COMMIT before can declare them)
 //       1. plan: path per batch (per group of records for a syslog batch whose path uses
 //          macros: each record's own host, program, date…), dedupe against hw by each
 //          record's stream offset, open files                           (nothing written yet)
@@ -325,8 +327,29 @@ export class WriterCore {
         return;
       }
       this._queue.push(it);
+      if (this._running !== undefined) this._openAhead(it);
       this._kick();
     });
+  }
+
+  /**
+   * For a batch queued while a cycle runs: renders its paths now (the cycle keeps them, see
+   * _render) and starts opening the files not open yet, so that its cycle finds them open (a new
+   * file costs a thread-pool round trip or more; a COMMIT can declare only open files, see
+   * _nextFiles). Skips what its cycle may not write (a resend, a stream with holes). Never throws:
+   * the cycle renders and opens again, and reports.
+   */
+  private _openAhead(it: Pending): void {
+    try {
+      const m = this._streams.get(it.key);
+      if (m?.holes !== undefined || (m !== undefined && it.batch.endOffset <= m.hw)) return;
+      // A parse that throws is a bug: its cycle parses again, and reports it.
+      const targets = this._render(it, this._fieldsNeeded(it) ? recordFields(it.batch) : undefined);
+      if (targets instanceof LogshipError) return;
+      for (const tg of targets) this._handles.openAhead(tg.abs, it.route.modes);
+    } catch {
+      // a bug in rendering a path: its cycle renders it again, and reports it
+    }
   }
 
   /** Answers every parked batch of `route` (all: undefined) retryable (its instance closes; the senders resend). */
@@ -949,11 +972,9 @@ export class WriterCore {
    * batches, and for a syslog batch written "raw" to one path (the fast path: bytes as received).
    */
   private _fieldsFor(it: Pending): RecordFields | undefined {
-    const b = it.batch;
-    if (b.meta.format !== 'syslog' || b.count === 0) return undefined;
-    if (!it.route.path.hasMacros && it.route.line.raw) return undefined;
+    if (!this._fieldsNeeded(it)) return undefined;
     try {
-      return recordFields(b);
+      return recordFields(it.batch);
     } catch (err) {
       // The parser keeps what it cannot parse; a throw is a bug. Write the batch with its shared
       // metadata rather than lose it.
@@ -961,6 +982,12 @@ export class WriterCore {
       this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'parse' });
       return undefined;
     }
+  }
+
+  /** Whether _fieldsFor parses the batch. */
+  private _fieldsNeeded(it: Pending): boolean {
+    const b = it.batch;
+    return b.meta.format === 'syslog' && b.count > 0 && (it.route.path.hasMacros || !it.route.line.raw);
   }
 
   /**

@@ -27,7 +27,7 @@ import {
   type Env,
   type Hooks,
 } from '../../helpers/file-dest.js';
-import { sleep } from '../../helpers/wait.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 
 /** The journal records appended, as "type" or "type+sync" (made durable), from the fault seam. */
 function tracer(): { trace: string[]; fault: NonNullable<Hooks['fault']> } {
@@ -254,6 +254,57 @@ test('perf S4: a COMMIT declares the files of the batches queued for the next cy
   assert.equal(await read(web1), a + c);
   delivered(await second.dest.write(batch(d, b.length, meta('web-2'), 's2')));
   assert.equal(await read(web2), b + d);
+});
+
+test('perf S4: the new file of a batch queued while a cycle runs is created then; that COMMIT declares it, its cycle writes no BEGIN, and a restart during that cycle cuts it back', async (t) => {
+  const e = await env(t);
+  const a = lines('a', 0, 3);
+  const b = lines('b', 0, 2);
+  const web2 = join(e.base, 'web-2/app.log');
+  const eio = (what: string) => Object.assign(new Error(`injected ${what} failure`), { code: 'EIO' });
+  const tr = tracer();
+  let cycles = 0;
+  let commits = 0;
+  let queued: Promise<Outcome> | undefined;
+  const first = await startFaulty(
+    t,
+    e,
+    {
+      afterData: async () => {
+        if (++cycles !== 1) return;
+        queued = first.dest.write(batch(b, 0, meta('web-2'), 's2'));
+        // Cycle 1 is still running (its COMMIT is next): web-2's file is opened ahead of its cycle.
+        await waitFor('web-2/app.log created while cycle 1 runs', () => stat(web2).then(() => true));
+        await sleep(100); // its handle is registered once the open returns
+      },
+      fault: async (step, what) => {
+        await tr.fault(step, what);
+        if (step === 'journal-write' && what === 'commit' && ++commits === 2) throw eio('COMMIT write'); // cycle 2 never commits…
+        if (step === 'truncate') throw eio('truncate'); // …and the process dies before it is cut back
+      },
+    },
+    { path: '${host}/app.log' },
+  );
+  delivered(await first.dest.write(batch(a, 0, meta('web-1'), 's1')));
+  retryableWith(await queued!, 'LS_FILE_WRITE');
+  assert.deepEqual(tr.trace, ['begin+sync', 'commit+sync', 'commit']);
+  const declaring = journalRecords(await journalOf(e)).filter((r) => r.t === 'commit')[0]!;
+  assert.ok(declaring.t === 'commit' && declaring.next === 1);
+  assert.deepEqual(
+    declaring.files.map((f) => [f.p, f.size]),
+    [
+      [join(e.base, 'web-1/app.log'), a.length],
+      [web2, 0],
+    ],
+  );
+  assert.equal(await read(web2), b, 'the rollback failed: the uncommitted lines are still there');
+  await first.dest.close();
+
+  const second = await start(t, e, { path: '${host}/app.log' });
+  assert.equal(second.counter('recoveries'), 1);
+  assert.equal(await read(web2), '', 'cut back to the size the COMMIT declared');
+  delivered(await second.dest.write(batch(b, 0, meta('web-2'), 's2')));
+  assert.equal(await read(web2), b);
 });
 
 test('perf S4: a declared file the declaring cycle did not write, appended to by another writer before the declared cycle, gets a BEGIN of that cycle', async (t) => {
