@@ -1,5 +1,6 @@
 // `logship run --config FILE`: load, start the pipeline, run until SIGTERM/SIGINT (graceful stop
 // within a bound), reload on SIGHUP (a bad new config is refused and the old one keeps running).
+import { youngGeneration } from '../boot.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { EXIT, ExitError, LogshipError } from '../core/errors.js';
 import { asLogger, createRootLogger } from '../observe/log.js';
@@ -10,6 +11,10 @@ import { formatIssue } from './issues.js';
 
 const STOP_TIMEOUT_MS = 10_000;
 
+/** Source types that receive over the network (a larger young generation pays: see boot.ts). */
+const RECEIVERS: ReadonlySet<string> = new Set(['ship-listener', 'syslog-tcp', 'syslog-tls', 'syslog-udp']);
+const receives = (c: Config): boolean => c.sources.some((s) => RECEIVERS.has(s.type));
+
 export async function runRun(opts: { config: string }): Promise<void> {
   const first = await loadConfig(opts.config);
   for (const w of first.warnings) process.stderr.write(`${formatIssue(opts.config, w, 'warning')}\n`);
@@ -17,6 +22,7 @@ export async function runRun(opts: { config: string }): Promise<void> {
     for (const i of first.issues) process.stderr.write(`${formatIssue(opts.config, i, 'error')}\n`);
     throw new ExitError(EXIT.CONFIG, `${opts.config}: invalid configuration (run: logship check-config ${opts.config})`);
   }
+  youngGeneration(receives(first.config));
   const root = await createRootLogger(first.config.log.level);
   const log = asLogger(root);
   const counters = new Counters();
@@ -52,12 +58,14 @@ export async function runRun(opts: { config: string }): Promise<void> {
           return;
         }
         await pipeline.stop(STOP_TIMEOUT_MS);
+        youngGeneration(receives(next.config));
         try {
           pipeline = await Pipeline.start(next.config, log, counters);
           config = next.config;
           log.info({ config: config.file }, 'Configuration reloaded.');
         } catch (err) {
           log.error({ err }, 'New configuration failed to start; restarting the old one.');
+          youngGeneration(receives(config));
           pipeline = await Pipeline.start(config, log, counters);
         }
       });
