@@ -8,14 +8,15 @@
 //
 // Opening costs one thread-pool round trip, for a new file too (a stat on this thread picks
 // open or create first; the new handle is fstat'd here); openAhead() starts it before the cycle
-// that needs the file, and get() waits for an open in flight rather than opening twice. Directory entries are made durable by
-// syncNewDirs(), which the writer runs alongside a syncing cycle's data writes, before its
-// COMMIT: a file's entry must be durable before lines in it are acknowledged, not before they are
-// written (a crash before the COMMIT undoes the cycle, and a file whose entry was lost is one the
-// undo skips). Queued for it: the directory of each file created here and the parent of each
-// directory created here; and, the first time a syncing route uses a file in a directory this
-// process has not synced yet, that directory and its ancestors up to base_dir's parent (a file
-// created before a restart, by another destination, or while fsync was off).
+// that needs the file, and get() waits for an open in flight rather than opening twice.
+// Directory entries are made durable by syncNewDirs(), which the writer runs alongside a syncing
+// cycle's data writes, before its COMMIT: a file's entry must be durable before lines in it are
+// acknowledged, not before they are written (a crash before the COMMIT undoes the cycle, and a
+// file whose entry was lost is one the undo skips). Queued for it: the directory of each file
+// created here and the parent of each directory created here; and, the first time a syncing route
+// uses a file in a directory this process has not synced yet, that directory and its ancestors up
+// to base_dir's parent (a file created before a restart, by another destination, or while fsync
+// was off).
 
 import { constants, fstatSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
