@@ -11,10 +11,6 @@ import { formatIssue } from './issues.js';
 
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Source types that receive over the network (a larger young generation pays: see boot.ts). */
-const RECEIVERS: ReadonlySet<string> = new Set(['ship-listener', 'syslog-tcp', 'syslog-tls', 'syslog-udp']);
-const receives = (c: Config): boolean => c.sources.some((s) => RECEIVERS.has(s.type));
-
 export async function runRun(opts: { config: string }): Promise<void> {
   const first = await loadConfig(opts.config);
   for (const w of first.warnings) process.stderr.write(`${formatIssue(opts.config, w, 'warning')}\n`);
@@ -22,7 +18,7 @@ export async function runRun(opts: { config: string }): Promise<void> {
     for (const i of first.issues) process.stderr.write(`${formatIssue(opts.config, i, 'error')}\n`);
     throw new ExitError(EXIT.CONFIG, `${opts.config}: invalid configuration (run: logship check-config ${opts.config})`);
   }
-  youngGeneration(receives(first.config));
+  youngGeneration(first.config.node.receives);
   const root = await createRootLogger(first.config.log.level);
   const log = asLogger(root);
   const counters = new Counters();
@@ -58,14 +54,14 @@ export async function runRun(opts: { config: string }): Promise<void> {
           return;
         }
         await pipeline.stop(STOP_TIMEOUT_MS);
-        youngGeneration(receives(next.config));
+        youngGeneration(next.config.node.receives);
         try {
           pipeline = await Pipeline.start(next.config, log, counters);
           config = next.config;
           log.info({ config: config.file }, 'Configuration reloaded.');
         } catch (err) {
           log.error({ err }, 'New configuration failed to start; restarting the old one.');
-          youngGeneration(receives(config));
+          youngGeneration(config.node.receives);
           pipeline = await Pipeline.start(config, log, counters);
         }
       });

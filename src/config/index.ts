@@ -33,7 +33,13 @@ export interface PathSpec {
 
 export interface Config {
   readonly file: string;
-  readonly node: { readonly name: string; readonly stateDir: string; readonly role: 'client' | 'relay' | 'server' };
+  readonly node: {
+    readonly name: string;
+    readonly stateDir: string;
+    readonly role: 'client' | 'relay' | 'server';
+    /** A source listens for other hosts over the network (SourceFactory.network). */
+    readonly receives: boolean;
+  };
   readonly log: Document['log'];
   readonly sources: readonly ComponentSpec[];
   readonly destinations: readonly ComponentSpec[];
@@ -104,11 +110,12 @@ export function loadConfigText(file: string, text: string): LoadResult {
   });
 
   const hasListener = sources.some((s) => s.type === 'ship-listener');
+  const receives = sources.some((s) => SOURCE_CATALOG.get(s.type)?.network === true);
   const hasShip = destinations.some((d) => d.type === 'ship');
   const role = doc.node.role ?? (hasListener && hasShip ? 'relay' : hasListener ? 'server' : 'client');
   const config: Config = {
     file: resolve(file),
-    node: { name: doc.node.name, stateDir: resolve(doc.node.state_dir), role },
+    node: { name: doc.node.name, stateDir: resolve(doc.node.state_dir), role, receives },
     log: doc.log,
     sources,
     destinations,

@@ -71,6 +71,8 @@ export interface Destination {
 export interface SourceFactory<S extends z.ZodType = z.ZodType> {
   readonly type: string;
   readonly options: S;
+  /** It listens for other hosts over the network: the process gets a larger young generation (boot.ts). */
+  readonly network?: true;
   create(options: z.output<S>): Source;
 }
 

@@ -12,6 +12,7 @@ export interface ShipListenerFactory extends SourceFactory<typeof shipListenerOp
 
 export const shipListenerSource: ShipListenerFactory = {
   type: 'ship-listener',
+  network: true,
   options: shipListenerOptions,
   create: (options) => new ShipListener(options),
 };

@@ -21,6 +21,7 @@ export function syslogTcpServer(options: SyslogTcpOptions, internals: SyslogStre
 
 export const syslogTcpSource: SyslogTcpFactory = {
   type: 'syslog-tcp',
+  network: true,
   options: syslogTcpOptions,
   create: (options) => syslogTcpServer(options),
 };

@@ -14,6 +14,7 @@ export interface SyslogTlsFactory extends SourceFactory<typeof syslogTlsOptions>
 
 export const syslogTlsSource: SyslogTlsFactory = {
   type: 'syslog-tls',
+  network: true,
   options: syslogTlsOptions,
   create: (options) => new SyslogStreamServer(streamSettings(options), 'tls', tlsBinder(options)),
 };

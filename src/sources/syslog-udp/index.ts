@@ -11,6 +11,7 @@ export interface SyslogUdpFactory extends SourceFactory<typeof syslogUdpOptions>
 
 export const syslogUdpSource: SyslogUdpFactory = {
   type: 'syslog-udp',
+  network: true,
   options: syslogUdpOptions,
   create: (options) => new SyslogUdpSource(options),
 };

@@ -27,10 +27,30 @@ test('a valid config loads, frozen, with defaults and the derived role', () => {
   if (!r.ok) return;
   assert.equal(r.config.node.name, 'web-1');
   assert.equal(r.config.node.role, 'client');
+  assert.equal(r.config.node.receives, false, 'a file source does not listen');
   assert.equal(r.config.sources[0]!.options['start_at'], 'end');
   assert.ok(Object.isFrozen(r.config));
   assert.ok(Object.isFrozen(r.config.sources[0]!.options));
   assert.equal(r.config.paths[0]!.filter?.compiled.matchBatch({ host: 'h', program: 'p', facility: 1, severity: 3, timeMs: 0 }), true);
+});
+
+test('receives: true when a source listens for other hosts (syslog over TCP, TLS or UDP, the ship listener)', () => {
+  const listening = `
+node: { name: srv, state_dir: /tmp/logship-state }
+sources:
+  app: { type: file, include: ["/var/log/app/*.log"] }
+  net: { type: syslog-tcp, listen: "tcp:127.0.0.1:5514" }
+destinations:
+  out: { type: file, base_dir: /tmp/logship-out }
+paths:
+  - from: [app, net]
+    to: [out]
+`;
+  const r = loadConfigText('c.yaml', listening);
+  assert.equal(r.ok, true, JSON.stringify(!r.ok && r.issues));
+  if (!r.ok) return;
+  assert.equal(r.config.node.receives, true);
+  assert.equal(r.config.node.role, 'client', 'the role follows the ship protocol only');
 });
 
 test('an unknown key is reported at the key itself, with its line', () => {
