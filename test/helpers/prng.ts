@@ -12,3 +12,9 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Integers in [0, k) from prng(seed): rnd(6) is a die. */
+export function prngInts(seed: number): (k: number) => number {
+  const r = prng(seed);
+  return (k) => Math.floor(r() * k);
+}

@@ -13,6 +13,7 @@ import { OctetCountingDeframer } from '../../../src/codec/framing/octet-counting
 import { LogshipError } from '../../../src/core/errors.js';
 import { socketFd, tcpBinding, type Binding } from '../../../src/sources/syslog-tcp/native.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
+import { prngInts } from '../../helpers/prng.js';
 
 const NAMES = ['BATCH', 'NEED', 'EOF', 'OCTET', 'FRAMING'];
 const BUF_BYTES = 272 * 1024;
@@ -216,14 +217,6 @@ function oracle(framing: Framing, stream: Buffer, max: number, oversize: 'trunca
   return { records, oversize: over, end: 'EOF' };
 }
 
-function lcg(seed: number): (k: number) => number {
-  let x = seed;
-  return (k) => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    return Math.floor((x / 2147483648) * k);
-  };
-}
-
 /** Messages around and past `max`, with CR, NUL, blank lines and an unterminated last one. */
 function fuzzStream(rnd: (k: number) => number, max: number): Buffer {
   const parts: Buffer[] = [];
@@ -301,7 +294,7 @@ const GUARD = 64;
  * small record cap and small batches, written in pieces of any size across loop turns.
  */
 async function fuzzOne(t: TestContext, b: Binding, framing: Framing, seed: number): Promise<void> {
-  const rnd = lcg(seed);
+  const rnd = prngInts(seed);
   const max = 3 + rnd(30);
   const oversize = rnd(2) === 0 ? 'truncate' : 'split';
   let bufBytes = max + 4 + rnd(4 * max + 20);

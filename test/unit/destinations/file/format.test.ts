@@ -4,6 +4,7 @@ import { Batch, indexLines, type BatchMeta } from '../../../../src/core/batch.js
 import { recordFields } from '../../../../src/codec/syslog/parse.js';
 import { compileLineFormat, encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound } from '../../../../src/destinations/file/format.js';
 import { lineRuns, setLineRuns, type LineRunsBinding } from '../../../../src/destinations/file/line-runs.js';
+import { prngInts } from '../../../helpers/prng.js';
 
 const META: BatchMeta = { host: 'web-1', program: 'nginx', facility: 3, severity: 4, timeMs: Date.UTC(2026, 10, 23, 10, 33, 0, 123) };
 
@@ -220,14 +221,6 @@ function inArena(template: string, b: Batch, first: number, from: number): Buffe
   return Buffer.from(out.subarray(n, end));
 }
 
-function lcg(seed: number): (k: number) => number {
-  let x = seed;
-  return (k) => {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    return Math.floor((x / 2147483648) * k);
-  };
-}
-
 /** Runs of records that repeat a header (RFC 3164 and 5424), with headers changing now and then. */
 function runsText(rnd: (k: number) => number): string {
   const lines: string[] = [];
@@ -265,7 +258,7 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
   };
   t.after(() => setLineRuns(undefined));
   for (let seed = 1; seed <= 200; seed++) {
-    const rnd = lcg(seed);
+    const rnd = prngInts(seed);
     const b = batchOf(runsText(rnd), SYSLOG_META);
     const first = rnd(4) === 0 ? rnd(b.count) : 0;
     const from = first > 0 ? b.recordStart(first) + rnd(5) : 0;
