@@ -37,11 +37,16 @@ function countNewlines(buf: Buffer, end: number): number {
   return n;
 }
 
-/** Counts complete lines under a directory, reading only the bytes appended since the last poll. */
+/**
+ * Counts complete lines under a directory, reading only the bytes appended since the last poll, and
+ * keeps the time of the last write it has seen (the files' mtime): when the run ended, to within the
+ * kernel's file-time granularity (a few ms) rather than the poll interval.
+ */
 export class OutputWatcher {
   private _root: string;
   private _files = new Map<string, { fd: number; offset: number }>();
   private _lines = 0;
+  private _lastWriteMs = 0;
   private _buf = Buffer.allocUnsafe(READ_BYTES);
 
   constructor(root: string) {
@@ -50,6 +55,11 @@ export class OutputWatcher {
 
   get lines(): number {
     return this._lines;
+  }
+
+  /** The latest mtime (wall clock, ms since the epoch) of a file whose bytes were read; 0 before any. */
+  get lastWriteMs(): number {
+    return this._lastWriteMs;
   }
 
   /** Reads what is new; returns the total of complete lines. */
@@ -64,7 +74,8 @@ export class OutputWatcher {
         }
         this._files.set(f, st);
       }
-      const size = fstatSync(st.fd).size;
+      const { size, mtimeMs } = fstatSync(st.fd);
+      if (st.offset < size && mtimeMs > this._lastWriteMs) this._lastWriteMs = mtimeMs;
       while (st.offset < size) {
         const n = readSync(st.fd, this._buf, 0, Math.min(READ_BYTES, size - st.offset), st.offset);
         if (n <= 0) break;

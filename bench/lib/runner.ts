@@ -62,6 +62,17 @@ const UDP_QUIET_MS = 2_000;
 const LOSSY_QUIET_MS = 8_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Date.now() − performance.now(), read at the edge of a wall-clock millisecond (a spin of at most
+ * 1 ms): maps the output files' mtimes onto the run's clock to within microseconds.
+ */
+function wallOffsetMs(): number {
+  const d0 = Date.now();
+  let d = d0;
+  while (d === d0) d = Date.now();
+  return d - performance.now();
+}
 const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
 
 async function waitReady(d: Daemon, tcp: number[], udp: number[], timeoutMs: number): Promise<string | undefined> {
@@ -251,13 +262,18 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
     // --- load ------------------------------------------------------------------------------------
     const spec = genSpec(s, lines, ports, inDir)!;
     gen = await startGenerator(spec);
-    watcher = new OutputWatcher(outDir);
+    const out = new OutputWatcher(outDir);
+    watcher = out;
     const cpu0 = cpuNow();
     if (cpu0 === undefined) return fail('a daemon exited before the load started');
     genPid = gen.pid;
     genCpu0 = genCpuLast = cpuSeconds(genPid) ?? 0;
     startOther();
+    const wall = wallOffsetMs();
     const t0 = performance.now();
+    // When the run ended: the last write the watcher saw (an output file's mtime; the kernel stamps
+    // it to within its 4 ms tick or better), not the poll that noticed it, 0–20 ms later.
+    const endAt = (polled: number): number => Math.min(polled, Math.max(t0, out.lastWriteMs - wall));
     let genDone: GenDone | undefined;
     let genError: string | undefined;
     const hardMs = 60_000 + lines * 0.25;
@@ -293,14 +309,14 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
         if (notReady !== undefined) {
           result.problems.push(`after the outage: ${notReady}`);
           result.broken = true;
-          tDone = lastGrowth;
+          tDone = endAt(lastGrowth);
           break;
         }
         now = performance.now();
         lastGrowth = now; // the stall clock starts again with the restart
       }
       if (n >= lines) {
-        tDone = now;
+        tDone = endAt(now);
         cpu1 = cpuNow();
         readRss();
         break;
@@ -309,24 +325,24 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
       if (dead) {
         result.problems.push(`${dead.d.name} exited during the run: ${dead.d.logTail()}`);
         result.broken = true;
-        tDone = lastGrowth;
+        tDone = endAt(lastGrowth);
         break;
       }
       if (genError !== undefined) {
         result.problems.push(`generator: ${genError}`);
         result.broken = true;
-        tDone = lastGrowth;
+        tDone = endAt(lastGrowth);
         break;
       }
       if (!strict && genDone !== undefined && now - lastGrowth > quietMs) {
-        tDone = lastGrowth;
+        tDone = endAt(lastGrowth);
         cpu1 = cpuNow();
         readRss();
         break;
       }
       if (now - lastGrowth > stallMs || now - t0 > hardMs) {
         result.problems.push(`stalled: ${seen} of ${lines} lines written, nothing new for ${Math.round((now - lastGrowth) / 1000)} s`);
-        tDone = lastGrowth;
+        tDone = endAt(lastGrowth);
         cpu1 = cpuNow();
         readRss();
         break;
