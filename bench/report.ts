@@ -300,7 +300,7 @@ export function markdown(doc: ReportDoc): string {
   }
   L.push(`Command: \`${doc.command}\`  `);
   L.push(`Date: ${doc.startedAt.toISOString()} – ${doc.finishedAt.toISOString()}  `);
-  L.push(`Runs per contender: ${doc.runs}, alternating (A B C … A B C …) within each scenario.`);
+  L.push(`Runs per contender: ${doc.runs}, alternating within each scenario, the order reversed every other round (A B C … C B A …).`);
   L.push('');
   L.push('## Machine');
   L.push('');

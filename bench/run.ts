@@ -116,7 +116,9 @@ async function main(): Promise<number> {
     log(`\n## ${s.name}: ${s.title}${s.load.type === 'idle' ? '' : ` — ${lines.toLocaleString('en-US')} lines`}, ${runs} run(s) of ${cs.map((c) => c.label).join(', ')}`);
     const results: RunResult[] = [];
     for (let run = 1; run <= runs; run++) {
-      for (const c of cs) {
+      // ABBA: the order reversed every other round, so that no contender always runs first or last
+      // in a round (a fixed order favoured the later position by a few percent, decision 0005).
+      for (const c of run % 2 === 1 ? cs : [...cs].reverse()) {
         const r = await runOne(ctx, s, c, run, lines);
         results.push(r);
         log(formatRunLine(r));
