@@ -73,6 +73,7 @@ function wallOffsetMs(): number {
   while (d === d0) d = Date.now();
   return d - performance.now();
 }
+
 const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
 
 async function waitReady(d: Daemon, tcp: number[], udp: number[], timeoutMs: number): Promise<string | undefined> {
