@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { peerPaths } from '../test/helpers/peers/index.js';
-import { contenders, probeCapabilities, REPO, snapshotLogship, versions } from './lib/daemons.js';
+import { contenders, probeCapabilities, REPO, roundOrder, snapshotLogship, versions } from './lib/daemons.js';
 import { measureLimits, type Limits } from './lib/limits.js';
 import { machine } from './lib/machine.js';
 import { killAllTracked } from './lib/proc.js';
@@ -116,9 +116,7 @@ async function main(): Promise<number> {
     log(`\n## ${s.name}: ${s.title}${s.load.type === 'idle' ? '' : ` — ${lines.toLocaleString('en-US')} lines`}, ${runs} run(s) of ${cs.map((c) => c.label).join(', ')}`);
     const results: RunResult[] = [];
     for (let run = 1; run <= runs; run++) {
-      // ABBA: the order reversed every other round, so that no contender always runs first or last
-      // in a round (a fixed order favoured the later position by a few percent, decision 0005).
-      for (const c of run % 2 === 1 ? cs : [...cs].reverse()) {
+      for (const c of roundOrder(cs, run)) {
         const r = await runOne(ctx, s, c, run, lines);
         results.push(r);
         log(formatRunLine(r));

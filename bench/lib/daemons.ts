@@ -33,6 +33,15 @@ export function contenders(kinds: readonly DaemonKind[], fsyncVariants: boolean)
   return out;
 }
 
+/**
+ * The order the contenders run in round `run` (1-based): as given in odd rounds, reversed in even
+ * ones (ABBA), so that none always runs first or last in a round (a fixed order favoured the later
+ * position by a few percent here, docs/decisions/0005).
+ */
+export function roundOrder<T>(cs: readonly T[], run: number): readonly T[] {
+  return run % 2 === 1 ? cs : [...cs].reverse();
+}
+
 /** Copies `from`/dist and package.json into `root` and links node_modules, so the daemons run a
  *  frozen build. `from` is the repo, or another checkout's folder holding a built dist/ (to compare
  *  builds). Returns the path of main.js, and source files newer than the build (`from`/src). */
