@@ -1,12 +1,13 @@
-// The benchmark's output watcher: complete lines counted across files, and the time of the last
-// write it read (the run's end; bench/lib/runner.ts).
+// The benchmark's output watcher (complete lines counted across files, and the time of the last
+// write it read: the run's end, bench/lib/runner.ts) and its sequence checker, which alone decides
+// what a run lost or duplicated (issue 5: checked, not assumed).
 
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { OutputWatcher } from '../../../bench/lib/output.js';
+import { checkOutput, OutputWatcher } from '../../../bench/lib/output.js';
 
 test('OutputWatcher: counts complete lines in every file under the root, and keeps the latest mtime of what it read', () => {
   const root = mkdtempSync(join(tmpdir(), 'logship-watch-'));
@@ -37,6 +38,41 @@ test('OutputWatcher: counts complete lines in every file under the root, and kee
     assert.ok(w.lastWriteMs > 1_700_000_009_000);
   } finally {
     w.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('checkOutput: counts lost (with their ranges), duplicated, foreign and misrouted lines, whatever header each daemon writes', () => {
+  const root = mkdtempSync(join(tmpdir(), 'logship-check-'));
+  const line = (seq: number, header = '<38>Nov 23 12:04:31 host prg00000[1234]: '): string =>
+    `${header}seq: ${String(seq).padStart(10, '0')}, thread: 0000, runid: 1, stamp: x PADD\n`;
+  try {
+    mkdirSync(join(root, 'host-a'));
+    // Sender 0 owns 0-3, sender 1 owns 4-7 (perSender 4). 3, 6 and 7 never arrive; 2 twice; 5 in
+    // sender 0's file, without its last newline; a daemon notice and an out-of-range number.
+    writeFileSync(
+      join(root, 'host-a', 'a.log'),
+      line(0) + line(1, '2026-11-23T12:04:31Z host prg: ') + line(2) + line(2) + 'rsyslogd: notice, no sequence here\n' + line(99) + line(5).trimEnd(),
+    );
+    writeFileSync(join(root, 'b.log'), line(4));
+    const r = checkOutput(root, 8, 4);
+    assert.equal(r.files, 2);
+    assert.equal(r.lines, 8);
+    assert.equal(r.unique, 5);
+    assert.equal(r.lost, 3);
+    assert.equal(r.lostRanges, '3, 6-7');
+    assert.equal(r.duplicated, 1);
+    assert.equal(r.foreign, 2);
+    assert.match(r.foreignExample, /^rsyslogd: notice/);
+    assert.equal(r.misrouted, 1, 'seq 5 (sender 1) in the file of sender 0');
+
+    // Every line once, each sender in a file of its own: nothing to report.
+    rmSync(join(root, 'host-a'), { recursive: true });
+    writeFileSync(join(root, 'b.log'), [4, 5, 6, 7].map((q) => line(q)).join(''));
+    writeFileSync(join(root, 'c.log'), [0, 1, 2, 3].map((q) => line(q)).join(''));
+    const ok = checkOutput(root, 8, 4);
+    assert.deepEqual([ok.lost, ok.duplicated, ok.foreign, ok.misrouted, ok.unique, ok.lostRanges], [0, 0, 0, 0, 8, '']);
+  } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
