@@ -35,7 +35,7 @@ import {
   type TemplatePart,
 } from './path-template.js';
 import { baseIn, copyAt, copyBytes, SMALL_COPY } from '../../util/copy-bytes.js';
-import { lineRuns } from './line-runs.js';
+import { lineRuns, type RunPlan } from './line-runs.js';
 
 export const DEFAULT_LINE_TEMPLATE = '${ISODATE} ${host} ${program}: ${MESSAGE}';
 export const RAW_LINE_TEMPLATE = '${MESSAGE}';
@@ -285,7 +285,7 @@ function stepsOf(fmt: LineFormat): LineSteps {
 
 const EMPTY_BYTES = Buffer.alloc(0);
 /** line-runs.ts: where the run it wrote stopped. */
-const RUN_STOP = new Int32Array(1);
+const RUN_STOP = new Int32Array(2);
 
 /** Copies all of src to out at `at`; returns the new end. */
 function putAll(out: Uint8Array, at: number, src: Uint8Array): number {
@@ -410,6 +410,9 @@ export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields,
  * rendered from its own fields; `records` (ascending) or first..count-1 when null. Returns the
  * new end. Message bytes are kept as received except NUL, which is dropped (as encodeRecords).
  * `data`: the batch's bytes, or a copy of them in out's ArrayBuffer (copied without garbage).
+ * `runPlan`: the lines of runs of repeated headers are planned there instead of written (the
+ * writer has them copied in the thread that writes the file: line-runs.ts appendPlanned); their
+ * bytes in `out` stay unwritten until then.
  */
 export function encodeSyslogRecords(
   out: Buffer,
@@ -421,6 +424,7 @@ export function encodeSyslogRecords(
   first: number,
   from: number,
   data: Buffer = batch.data,
+  runPlan?: RunPlan,
 ): number {
   const st = stepsOf(fmt);
   const codes = st.codes;
@@ -468,7 +472,12 @@ export function encodeSyslogRecords(
       if (prevAt >= 0 && t === prevT && h === prevHost && p === prevProgram && pri === prevPri) {
         // (runs are contiguous: same[i + 3] equal to same[i] means four records at least, worth a call)
         if (runs !== null && i > first && fields.same[i]! >= 0 && i + 3 < first + n && fields.same[i + 3] === fields.same[i]) {
-          at = runs.lines(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP);
+          if (runPlan === undefined) {
+            at = runs.lines(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP);
+          } else {
+            at = runs.plan(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP, runPlan.plan, runPlan.at);
+            runPlan.at = RUN_STOP[1]!;
+          }
           const next = RUN_STOP[0]!;
           if (next > i) {
             r += next - i - 1;

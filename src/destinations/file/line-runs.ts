@@ -1,7 +1,8 @@
 // The native line-run writer (native/line_runs.c, built by `npm run build:native`):
 // encodeSyslogRecords (format.ts) hands it runs of records whose lines repeat the prefix of the
-// line before and end with their message, and it writes them in one call. Where it is not built,
-// the JavaScript loop writes the same bytes.
+// line before and end with their message, and it writes them in one call, or plans them (plan)
+// for the file's write in the thread pool (append: the copies are made there, off the main
+// thread). Where it is not built, the JavaScript loop writes the same bytes.
 
 import { optionalAddon } from '../../util/addon.js';
 
@@ -22,10 +23,46 @@ export interface LineRunsBinding {
     n: number,
     stop: Int32Array,
   ): number;
+  /**
+   * See native/line_runs.c: plans the run that starts at record i into `plan` from planAt (nothing
+   * written to `out`); returns the new end, stop[0] = the first record not planned, stop[1] = the new planAt.
+   */
+  plan(
+    out: Uint8Array,
+    at: number,
+    prevAt: number,
+    prevLen: number,
+    base: number,
+    dataLen: number,
+    ends: Uint32Array,
+    msgStart: Uint32Array,
+    msgEnd: Uint32Array,
+    same: Int32Array,
+    i: number,
+    n: number,
+    stop: Int32Array,
+    plan: Uint32Array,
+    planAt: number,
+  ): number;
+  /**
+   * See native/line_runs.c: in the thread pool, the lines of plan[planFrom, planTo), then write(2)
+   * of out[start, end) to fd in full; callback(null, bytes) or callback(error with its errno code).
+   */
+  append(
+    fd: number,
+    out: Uint8Array,
+    start: number,
+    end: number,
+    srcEnd: number,
+    plan: Uint32Array,
+    planFrom: number,
+    planTo: number,
+    callback: (err: NodeJS.ErrnoException | null, written?: number) => void,
+  ): void;
 }
 
-/** The calling convention of lines() (native/line_runs.c ABI): another build is not used. */
-export const LINE_RUNS_ABI = 2;
+/** The calling convention of the addon (native/line_runs.c ABI): another build is not used. */
+export const LINE_RUNS_ABI = 3;
 
 const addon = optionalAddon<LineRunsBinding>('logship_fmt', 'native line writer', LINE_RUNS_ABI);
 
@@ -34,3 +71,29 @@ export const lineRuns = addon.get;
 
 /** Test seam: null makes encodeSyslogRecords write every line in JavaScript; undefined restores the addon. */
 export const setLineRuns = addon.set;
+
+/** Where encodeSyslogRecords plans its runs (instead of writing them): the plan and its end. */
+export interface RunPlan {
+  readonly plan: Uint32Array;
+  at: number;
+}
+
+/**
+ * Appends out[start, end) to fd after the lines of plan[planFrom, planTo) are copied into it, both
+ * in the thread pool (see append above). Resolves when all of it is written.
+ */
+export function appendPlanned(
+  b: LineRunsBinding,
+  fd: number,
+  out: Uint8Array,
+  start: number,
+  end: number,
+  srcEnd: number,
+  plan: Uint32Array,
+  planFrom: number,
+  planTo: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    b.append(fd, out, start, end, srcEnd, plan, planFrom, planTo, (err) => (err === null ? resolve() : reject(err)));
+  });
+}

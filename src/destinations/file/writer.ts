@@ -10,7 +10,9 @@
 //          record's stream offset, open files                           (nothing written yet)
 //       2. BEGIN {files + sizes before}  → journal, fdatasync (skipped when the last COMMIT
 //          declared this cycle's files at these sizes: see next in journal.ts)
-//       3. append each file's lines (one write per file, O_DSYNC: durable when it returns)
+//       3. append each file's lines (one write per file, O_DSYNC: durable when it returns; the
+//          lines of runs of repeated headers are copied by the pool thread that writes the file,
+//          see line-runs.ts)
 //       4. COMMIT {sizes after, new hw per stream} → journal, fdatasync (with batches queued: also
 //          the next cycle's BEGIN, declaring their files too, see _nextFiles)
 //       5. resolve every write() of the cycle: delivered
@@ -58,6 +60,7 @@ import { recordFields } from '../../codec/syslog/parse.js';
 import type { RecordFields } from '../../core/records.js';
 import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, type BatchLines, type LineFormat } from './format.js';
 import { DirSyncError, FileHandles, type FileModes, type OpenFile } from './handles.js';
+import { appendPlanned, lineRuns, type LineRunsBinding, type RunPlan } from './line-runs.js';
 import { Journal, type CommitEntry, type FileMark, type SnapEntry, type StreamMark } from './journal.js';
 import { addHole, overlapsHoles, inHoles, subtractRange } from './holes.js';
 import { groupRecordPaths, renderTemplate, type CompiledTemplate } from './path-template.js';
@@ -84,8 +87,9 @@ export interface WriterHooks {
    * written (its fdatasync, or the sync part of an O_DSYNC write); `what` is the record type
    * (begin, commit). 'truncate': cutting a file back after a failed cycle (`what` is its path).
    * 'dir-sync': making a new file's directory entry durable (`what` is the directory).
+   * 'data-write': appending a cycle's lines to a file (`what` is its path).
    */
-  readonly fault?: (step: 'journal-write' | 'journal-sync' | 'truncate' | 'dir-sync', what: string) => void | Promise<void>;
+  readonly fault?: (step: 'journal-write' | 'journal-sync' | 'truncate' | 'dir-sync' | 'data-write', what: string) => void | Promise<void>;
   /** Test seam: compaction threshold in bytes (default COMPACT_BYTES). */
   readonly compactBytes?: number;
 }
@@ -161,7 +165,18 @@ interface FilePlan {
   sync: boolean;
   bound: number;
   readonly slices: Slice[];
+  /** Its bytes, once encoded; the lines of its planned runs (plan[planFrom, planTo)) are still to be copied. */
   buf: Buffer | undefined;
+  planFrom: number;
+  planTo: number;
+}
+
+/** A cycle's bytes whose runs are planned (see _encode): the arena, where its batch copies end, the plan. */
+interface Planned {
+  readonly runs: LineRunsBinding;
+  readonly arena: Buffer;
+  readonly srcEnd: number;
+  readonly plan: Uint32Array;
 }
 
 interface Declaration {
@@ -254,6 +269,8 @@ export class WriterCore {
   private _seq: number;
   /** The cycles' arena (see _arenaOf). */
   private _arena: Buffer | undefined = undefined;
+  /** The cycles' run plan (see _planOf). */
+  private _plan: Uint32Array | undefined = undefined;
   /** Files a failed rollback left longer than committed: fixed before any new cycle. */
   private _rollback: FileMark[] = [];
   /**
@@ -688,11 +705,11 @@ export class WriterCore {
       if (stats.dups > 0) this._ctx.telemetry.emit('file_dest_duplicates', {}, stats.dups);
       return;
     }
-    this._encode(files, stats);
+    const planned = this._encode(files, stats);
     const sync = live.some((it) => it.route.fsync);
     const seq = ++this._seq;
     if (!(await this._begin(files, seq, sync, live, now))) return;
-    if (!(await this._writeData(files, sync, live, now))) return;
+    if (!(await this._writeData(files, planned, sync, live, now))) return;
     await this._commit(files, { hw, holes, stats }, live, seq, sync, now);
   }
 
@@ -868,7 +885,7 @@ export class WriterCore {
         // case-insensitive directory). One plan, one write: its sizes before and after are exact.
         let plan = plans.get(o.file.id);
         if (plan === undefined) {
-          plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined };
+          plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined, planFrom: 0, planTo: 0 };
           plans.set(o.file.id, plan);
         }
         plan.sync ||= it.route.fsync;
@@ -880,8 +897,12 @@ export class WriterCore {
     return { files: [...plans.values()], hw, holes, stats };
   }
 
-  /** Builds each file's bytes (plan.buf). */
-  private _encode(files: FilePlan[], stats: CycleStats): void {
+  /**
+   * Builds each file's bytes (plan.buf), but for the lines of runs of repeated headers, when the
+   * native line writer is built: those are planned (plan.planFrom/planTo) and copied in the pool
+   * thread that writes the file. Returns what _writeData needs for them, or undefined (all written).
+   */
+  private _encode(files: FilePlan[], stats: CycleStats): Planned | undefined {
     // Build each file's bytes, one write per file, in one arena: a copy of every batch written
     // first, then the files' bytes. Messages are copied from those copies within the arena
     // (copyWithin: no garbage per line, see util/copy-bytes.ts).
@@ -900,8 +921,13 @@ export class WriterCore {
     for (const plan of files) size += plan.bound;
     const arena = this._arenaOf(size);
     for (const [b, off] of sources) arena.set(b.data, off);
+    const srcEnd = at;
+    const runs = lineRuns();
+    // A run takes 4 entries and 2 per line, and has 4 lines at least: 3 per line bound them all.
+    const runPlan: RunPlan | undefined = runs === null ? undefined : { plan: this._planOf(3 * stats.lines + 4), at: 0 };
     for (const plan of files) {
       const start = at;
+      plan.planFrom = runPlan?.at ?? 0;
       for (const sl of plan.slices) {
         const b = sl.item.batch;
         const off = sources.get(b)!;
@@ -909,11 +935,13 @@ export class WriterCore {
         at =
           sl.fields === undefined
             ? encodeRecords(arena, at, sl.lines!, b, sl.first, sl.from, data)
-            : encodeSyslogRecords(arena, at, sl.item.route.line, b, sl.fields, sl.records, sl.first, sl.from, data);
+            : encodeSyslogRecords(arena, at, sl.item.route.line, b, sl.fields, sl.records, sl.first, sl.from, data, runPlan);
       }
+      plan.planTo = runPlan?.at ?? 0;
       plan.buf = arena.subarray(start, at);
       stats.bytes += at - start;
     }
+    return runs === null ? undefined : { runs, arena, srcEnd, plan: runPlan!.plan };
   }
 
   /** 2. The BEGIN, when the cycle needs one. False, with the cycle failed, when it cannot be written. */
@@ -945,7 +973,7 @@ export class WriterCore {
   }
 
   /** 3. The data. False, with the files cut back and the cycle failed, when a write or sync fails. */
-  private async _writeData(files: FilePlan[], sync: boolean, live: Pending[], now: number): Promise<boolean> {
+  private async _writeData(files: FilePlan[], planned: Planned | undefined, sync: boolean, live: Pending[], now: number): Promise<boolean> {
     // 3. data: one write per file, all in parallel (the thread pool overlaps them), each durable
     //    when it returns (O_DSYNC handles); a handle opened without it (by a route without fsync)
     //    is synced after, in parallel too. Alongside, when syncing: the directories of the files
@@ -953,7 +981,8 @@ export class WriterCore {
     let doing = 'write';
     let writing = this.file;
     try {
-      const jobs = files.map((plan) => writeAll(plan.file, plan.buf!));
+      const fault = this._hooks.fault;
+      const jobs = files.map((plan) => (fault === undefined ? writeFile(plan, planned) : faultThenWrite(fault, plan, planned)));
       if (sync) jobs.push(this._handles.syncNewDirs(this._hooks.fault && ((dir) => this._hooks.fault!('dir-sync', dir))));
       const written = await Promise.allSettled(jobs);
       for (let k = 0; k < written.length; k++) {
@@ -1131,6 +1160,14 @@ export class WriterCore {
     return buf;
   }
 
+  /** A run plan of at least `size` entries, kept for the next cycles as the arena is (up to a quarter of its bytes). */
+  private _planOf(size: number): Uint32Array {
+    if (this._plan !== undefined && this._plan.length >= size) return this._plan;
+    const plan = new Uint32Array(Math.max(size, 64));
+    if (size <= ARENA_KEEP_BYTES / 16) this._plan = plan;
+    return plan;
+  }
+
   private _failCycle(live: Pending[], e: LogshipError, now: number): void {
     this._ctx.telemetry.emit('file_dest_error', { err: e, stage: 'write' });
     for (const it of live) this._fail(it, e, now);
@@ -1158,6 +1195,20 @@ export class WriterCore {
       this._rollback.shift();
     }
   }
+}
+
+/** Appends a file's bytes of the cycle: with the lines of its planned runs copied in the pool thread, or as they are. */
+function writeFile(plan: FilePlan, planned: Planned | undefined): Promise<void> {
+  const buf = plan.buf!;
+  if (planned === undefined) return writeAll(plan.file, buf);
+  const start = buf.byteOffset - planned.arena.byteOffset;
+  return appendPlanned(planned.runs, plan.file.fh.fd, planned.arena, start, start + buf.length, planned.srcEnd, planned.plan, plan.planFrom, plan.planTo);
+}
+
+/** writeFile after the test seam's 'data-write' step (a throw there, sync or async, is that write failing). */
+async function faultThenWrite(fault: NonNullable<WriterHooks['fault']>, plan: FilePlan, planned: Planned | undefined): Promise<void> {
+  await fault('data-write', plan.file.path);
+  return writeFile(plan, planned);
 }
 
 async function writeAll(file: OpenFile, buf: Buffer): Promise<void> {

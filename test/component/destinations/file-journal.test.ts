@@ -1,8 +1,9 @@
 // The file destination's journal protocol against what can go wrong around it: two paths that
 // name one file, a declared cycle that never writes, another writer on the same file, fsync
 // turned on by a reload, files changed between cycles, a compaction between cycles, one file's
-// write failing while another's is still in flight. The journal's records are traced through the
-// writer's fault seam; fs calls are observed on node's FileHandle (test/helpers/fh-spy.ts).
+// write failing while another's is still in flight. The journal's records and the data writes are
+// traced through the writer's fault seam; fs calls are observed on node's FileHandle
+// (test/helpers/fh-spy.ts).
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rename, rm, stat, symlink, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,8 +11,9 @@ import { test, type TestContext } from 'node:test';
 import type { Outcome } from '../../../src/core/outcome.js';
 import { FileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
 import { replay } from '../../../src/destinations/file/journal.js';
+import { lineRuns, setLineRuns } from '../../../src/destinations/file/line-runs.js';
 import { testContext } from '../../helpers/context.js';
-import { spyFileHandle, recordCalls } from '../../helpers/fh-spy.js';
+import { recordCalls } from '../../helpers/fh-spy.js';
 import {
   batch,
   delivered,
@@ -355,33 +357,49 @@ test('journal: a compaction between the declaring COMMIT and its cycle drops the
   assert.equal(await read(join(e.base, 'web-1/app.log')), a + b);
 });
 
-test("journal: when one file's write fails, the cycle waits for its other files' writes before it cuts them back", async (t) => {
-  const e = await env(t);
-  const { dest } = await start(t, e, { path: '${host}.log', fsync: true });
-  let failing = true;
-  await spyFileHandle(t, 'write', async (path, call) => {
-    if (failing && path.endsWith('/h1.log')) throw Object.assign(new Error('injected write failure'), { code: 'EIO' });
-    if (failing && path.endsWith('/h2.log')) await sleep(100); // still in flight when h1's fails
-    return call();
-  });
-  const x = lines('x', 0, 3);
-  const y = lines('y', 0, 3);
-  const outcomes = await Promise.all([dest.write(batch(x, 0, meta('h1'), 's1')), dest.write(batch(y, 0, meta('h2'), 's2'))]);
-  assert.deepEqual(
-    outcomes.map((o) => o.kind),
-    ['retryable', 'retryable'],
-  );
-  await sleep(200); // a write the rollback did not wait for would land by now
-  assert.equal(await read(join(e.base, 'h2.log')), '', 'h2.log is cut back to its size before the cycle');
-  assert.equal(await read(join(e.base, 'h1.log')), '');
-  assert.equal(replay(await journalOf(e), 'j').pending, undefined, 'the rolled back cycle is retired');
+for (const writer of ['the pool job', 'FileHandle.write'] as const) {
+  test(`journal: when one file's write fails, the cycle waits for its other files' writes before it cuts them back (${writer})`, async (t) => {
+    // The pool job (line-runs.ts appendPlanned) writes where the native line writer is built,
+    // FileHandle.write without it: the same cycle either way.
+    if (writer === 'FileHandle.write') setLineRuns(null);
+    else assert.ok(lineRuns() !== null, 'the line writer is built');
+    t.after(() => setLineRuns(undefined));
+    const e = await env(t);
+    let failing = true;
+    let writes = 0;
+    const { dest } = await startFaulty(
+      t,
+      e,
+      {
+        fault: async (step, path) => {
+          if (step !== 'data-write') return;
+          writes++;
+          if (failing && path.endsWith('/h1.log')) throw Object.assign(new Error('injected write failure'), { code: 'EIO' });
+          if (failing && path.endsWith('/h2.log')) await sleep(100); // still in flight when h1's fails
+        },
+      },
+      { path: '${host}.log', template: 'default' },
+    );
+    const x = lines('x', 0, 3);
+    const y = lines('y', 0, 3);
+    const outcomes = await Promise.all([dest.write(batch(x, 0, meta('h1'), 's1')), dest.write(batch(y, 0, meta('h2'), 's2'))]);
+    assert.deepEqual(
+      outcomes.map((o) => o.kind),
+      ['retryable', 'retryable'],
+    );
+    assert.equal(writes, 2);
+    await sleep(200); // a write the rollback did not wait for would land by now
+    assert.equal(await read(join(e.base, 'h2.log')), '', 'h2.log is cut back to its size before the cycle');
+    assert.equal(await read(join(e.base, 'h1.log')), '');
+    assert.equal(replay(await journalOf(e), 'j').pending, undefined, 'the rolled back cycle is retired');
 
-  failing = false;
-  const again = await Promise.all([dest.write(batch(x, 0, meta('h1'), 's1')), dest.write(batch(y, 0, meta('h2'), 's2'))]);
-  again.forEach(delivered);
-  assert.equal(await read(join(e.base, 'h1.log')), x);
-  assert.equal(await read(join(e.base, 'h2.log')), y);
-});
+    failing = false;
+    const again = await Promise.all([dest.write(batch(x, 0, meta('h1'), 's1')), dest.write(batch(y, 0, meta('h2'), 's2'))]);
+    again.forEach(delivered);
+    assert.match(await read(join(e.base, 'h1.log')), /^\S+ h1 \S+: x0\n\S+ h1 \S+: x1\n\S+ h1 \S+: x2\n$/);
+    assert.match(await read(join(e.base, 'h2.log')), /^\S+ h2 \S+: y0\n\S+ h2 \S+: y1\n\S+ h2 \S+: y2\n$/);
+  });
+}
 
 // ---- new files: one round trip to open, their directories synced alongside the data -----------
 

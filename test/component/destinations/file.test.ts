@@ -12,6 +12,7 @@ import type { Outcome } from '../../../src/core/outcome.js';
 import { streamKey } from '../../../src/core/stream.js';
 import { FileDestination, fileDestinationOptions, journalPath } from '../../../src/destinations/file/index.js';
 import { replay } from '../../../src/destinations/file/journal.js';
+import { lineRuns, setLineRuns } from '../../../src/destinations/file/line-runs.js';
 import { testContext } from '../../helpers/context.js';
 import {
   batch,
@@ -526,6 +527,36 @@ test('issue 3: a syslog batch is split by each record\'s host and program, lines
   delivered(await dest.write(syslogBatchOf(text, 0)));
   assert.equal(counter('duplicates'), 4);
   assert.equal((await read(join(e.base, 'web-1/nginx.log'))).split('\n').length, 3);
+});
+
+test('perf S4: runs of repeated headers, their lines copied by the pool thread that writes each file, give the files the bytes the JavaScript loop writes', async (t) => {
+  // Three senders, each batch mostly one header repeated (a run), two batches per file in a cycle.
+  const text = (host: string, k: number): string => {
+    let s = '';
+    for (let i = 0; i < 60; i++) s += SYS(host, i % 20 === 19 ? 'other' : 'app', `2026-12-07T04:36:${String(10 + ((i / 25) | 0)).padStart(2, '0')}Z`, `line ${k}-${i}${'.'.repeat(i % 7)}`);
+    return s;
+  };
+  const hosts = ['web-1', 'web-2', 'db-1'];
+  const real = lineRuns();
+  assert.ok(real !== null, 'the line writer is built');
+  t.after(() => setLineRuns(undefined));
+  const run = async (planned: boolean): Promise<string[]> => {
+    let plans = 0;
+    setLineRuns(planned ? { ...real, plan: (...a: Parameters<typeof real.plan>) => (plans++, real.plan(...a)) } : null);
+    const e = await env(t);
+    const { dest } = await start(t, e, { path: '${host}.log', template: 'default', fsync: true });
+    const writes = hosts.flatMap((h) => {
+      const a = text(h, 0);
+      return [dest.write(syslogBatchOf(a, 0, h)), dest.write(syslogBatchOf(text(h, 1), Buffer.byteLength(a), h))];
+    });
+    (await Promise.all(writes)).forEach(delivered);
+    if (planned) assert.ok(plans >= 6, `${plans} runs planned`);
+    return Promise.all(hosts.map((h) => read(join(e.base, `${h}.log`))));
+  };
+  const js = await run(false);
+  const pool = await run(true);
+  assert.equal(js[0]!.split('\n').length, 121);
+  assert.deepEqual(pool, js);
 });
 
 test('issue 3: date macros of a path come from each message; raw keeps the record bytes; PID/MSGID/SDATA in lines', async (t) => {

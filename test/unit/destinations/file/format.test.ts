@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Batch, indexLines, type BatchMeta } from '../../../../src/core/batch.js';
 import { recordFields } from '../../../../src/codec/syslog/parse.js';
 import { compileLineFormat, encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound } from '../../../../src/destinations/file/format.js';
-import { lineRuns, setLineRuns, type LineRunsBinding } from '../../../../src/destinations/file/line-runs.js';
+import { appendPlanned, lineRuns, setLineRuns, type LineRunsBinding } from '../../../../src/destinations/file/line-runs.js';
 import { prngInts } from '../../../helpers/prng.js';
+import { tmpDir } from '../../../helpers/tmp.js';
 
 const META: BatchMeta = { host: 'web-1', program: 'nginx', facility: 3, severity: 4, timeMs: Date.UTC(2026, 10, 23, 10, 33, 0, 123) };
 
@@ -249,6 +252,7 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
   let calls = 0;
   let lines = 0;
   const counting: LineRunsBinding = {
+    ...real,
     lines: (out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop) => {
       calls++;
       const end = real.lines(out, at, prevAt, prevLen, base, dataLen, ends, msgStart, msgEnd, same, i, n, stop);
@@ -273,6 +277,86 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
   assert.ok(calls > 100 && lines > 5000, `the native writer wrote ${lines} lines in ${calls} calls`);
 });
 
+/**
+ * As inArena, with the runs planned (RunPlan) and then appended to a file by the pool job: what
+ * the file holds, the plan's length, and how many bytes of the lines the main thread left unwritten.
+ */
+async function plannedToFile(file: string, template: string, b: Batch, first: number, from: number): Promise<{ bytes: Buffer; planned: number; deferred: number }> {
+  const runs = lineRuns()!;
+  const fmt = compileLineFormat(template);
+  const fields = recordFields(b);
+  const bound = syslogBound(fmt, b, fields, null, first);
+  const n = b.data.length;
+  const out = Buffer.alloc(n + bound + 8, 0);
+  b.data.copy(out, 0);
+  const runPlan = { plan: new Uint32Array(3 * b.count + 4), at: 0 };
+  const end = encodeSyslogRecords(out, n, fmt, b, fields, null, first, from, out.subarray(0, n), runPlan);
+  let deferred = 0;
+  for (let k = n; k < end; k++) if (out[k] === 0) deferred++; // (the texts hold no NUL: a run's line is still unwritten)
+  const fh = await open(file, 'w');
+  try {
+    await appendPlanned(runs, fh.fd, out, n, end, n, runPlan.plan, 0, runPlan.at);
+  } finally {
+    await fh.close();
+  }
+  return { bytes: await readFile(file), planned: runPlan.at, deferred };
+}
+
+test('perf-hot: planned runs, their lines copied and appended in the thread pool, give the file the bytes the JavaScript loop writes', async (t) => {
+  assert.ok(lineRuns() !== null, 'the line writer is built');
+  const file = join(await tmpDir(t), 'out.log');
+  let planned = 0;
+  let deferred = 0;
+  for (let seed = 1; seed <= 120; seed++) {
+    const rnd = prngInts(seed);
+    const b = batchOf(runsText(rnd), SYSLOG_META);
+    const first = rnd(4) === 0 ? rnd(b.count) : 0;
+    const from = first > 0 ? b.recordStart(first) + rnd(5) : 0;
+    for (const template of ['default', '${host} ${program}[${PRI}]: ${MESSAGE}', '${ISODATE} ${MESSAGE} (${PID})', 'raw']) {
+      setLineRuns(null);
+      const js = inArena(template, b, first, from);
+      setLineRuns(undefined);
+      const got = await plannedToFile(file, template, b, first, from);
+      assert.equal(got.bytes.toString('latin1'), js.toString('latin1'), `seed ${seed}, ${template}, first ${first}, from ${from}`);
+      planned += got.planned;
+      deferred += got.deferred;
+    }
+  }
+  // The runs were planned, not written: their bytes were left to the pool job.
+  assert.ok(planned > 10_000 && deferred > 100_000, `${planned} plan entries, ${deferred} bytes left to the pool`);
+});
+
+test('the pool job refuses a plan outside its bounds (nothing written) and reports a failed write with its errno code', async (t) => {
+  const runs = lineRuns();
+  assert.ok(runs !== null, 'the line writer is built');
+  const file = join(await tmpDir(t), 'out.log');
+  const out = Buffer.from('message-one|message-two|prefix: \n'.padEnd(96, '.'));
+  const fh = await open(file, 'w');
+  t.after(() => fh.close());
+  // A sound plan: one run of two lines, prefix at 24 (8 bytes), messages from [0, 24).
+  const plan = new Uint32Array([40, 24, 8, 2, 0, 11, 12, 11]);
+  await appendPlanned(runs, fh.fd, out, 24, 40 + 2 * 20, 24, plan, 0, plan.length);
+  assert.equal((await readFile(file, 'latin1')).slice(16), 'prefix: message-one\nprefix: message-two\n');
+  const size = (await readFile(file)).length;
+  const refused = async (p: number[], srcEnd = 24, what = ''): Promise<void> => {
+    await assert.rejects(appendPlanned(runs, fh.fd, out, 24, 96, srcEnd, new Uint32Array(p), 0, p.length), { code: 'EINVAL' }, what);
+    assert.equal((await readFile(file)).length, size, `nothing written: ${what}`);
+  };
+  await refused([40, 24, 8, 2, 0, 11], 24, 'a run with fewer lines than it counts');
+  await refused([40, 24, 8, 1, 20, 11], 24, 'a message past srcEnd');
+  await refused([40, 20, 8, 1, 0, 11], 24, 'a prefix before the file\'s bytes');
+  await refused([40, 36, 8, 1, 0, 11], 24, 'a prefix that ends after the line starts');
+  await refused([90, 24, 8, 1, 0, 11], 24, 'a line past the end');
+  await refused([40, 24, 8, 0], 24, 'an empty run');
+  await refused([50, 24, 8, 1, 0, 1, 40, 24, 8, 1, 0, 1], 24, 'runs out of order');
+  assert.throws(() => runs.append(fh.fd, out, 24, 96, 30, plan, 0, plan.length, () => undefined), RangeError, 'messages may not come from the file\'s bytes');
+  assert.throws(() => runs.append(fh.fd, out, 24, 97, 24, plan, 0, plan.length, () => undefined), RangeError);
+  // A real failed write(2): /dev/full answers ENOSPC.
+  const full = await open('/dev/full', 'w');
+  t.after(() => full.close());
+  await assert.rejects(appendPlanned(runs, full.fd, out, 24, 40, 24, plan, 0, 0), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC' && /write/.test(e.message));
+});
+
 test('the native line writer refuses or stops on arguments its caller never passes (no write outside its arena)', () => {
   const b = lineRuns();
   assert.ok(b !== null, 'the line writer is built');
@@ -295,7 +379,7 @@ test('perf-hot: runs shorter than four records stay in JavaScript (a native call
   const real = lineRuns();
   assert.ok(real !== null);
   let calls = 0;
-  setLineRuns({ lines: (...a: Parameters<LineRunsBinding['lines']>) => (calls++, real.lines(...a)) });
+  setLineRuns({ ...real, lines: (...a: Parameters<LineRunsBinding['lines']>) => (calls++, real.lines(...a)) });
   t.after(() => setLineRuns(undefined));
   const pairs = Array.from({ length: 40 }, (_, k) => `<13>Dec  7 04:36:${String(10 + (k % 50)).padStart(2, '0')} h p: m${k}`);
   const b = batchOf(pairs.flatMap((l) => [l, `${l} again`, `${l} and again`]).join('\n') + '\n', SYSLOG_META);
