@@ -283,6 +283,16 @@ function stepsOf(fmt: LineFormat): LineSteps {
   return st;
 }
 
+/**
+ * True when the template's lines of a run of repeated headers can go to the native line writer
+ * (line-runs.ts): a prefix, then ${MESSAGE} as the last step, and not raw. Whether a batch's runs
+ * do also depends on the batch (see encodeSyslogRecords).
+ */
+export function writesRuns(fmt: LineFormat): boolean {
+  const st = stepsOf(fmt);
+  return !fmt.raw && st.prefix > 0 && st.codes.length === st.prefix + 1 && st.codes[st.prefix] === S_MESSAGE;
+}
+
 const EMPTY_BYTES = Buffer.alloc(0);
 /** line-runs.ts: where the run it wrote stopped. */
 const RUN_STOP = new Int32Array(2);
@@ -411,8 +421,8 @@ export function syslogBound(fmt: LineFormat, batch: Batch, fields: RecordFields,
  * new end. Message bytes are kept as received except NUL, which is dropped (as encodeRecords).
  * `data`: the batch's bytes, or a copy of them in out's ArrayBuffer (copied without garbage).
  * `runPlan`: the lines of runs of repeated headers are planned there instead of written (the
- * writer has them copied in the thread that writes the file: line-runs.ts appendPlanned); their
- * bytes in `out` stay unwritten until then.
+ * writer has them copied from `data` in the thread that writes the file: line-runs.ts
+ * appendPlanned); their bytes in `out` stay unwritten until then. `data` may then lie anywhere.
  */
 export function encodeSyslogRecords(
   out: Buffer,
@@ -446,10 +456,7 @@ export function encodeSyslogRecords(
   // native call per run (line-runs.ts), the same bytes as the loop below.
   // The batch's bytes must lie before the lines (as in the writer's arena), or a line could
   // overwrite bytes still to be read.
-  const runs =
-    records === null && !hasNul && !raw && base >= 0 && base + data.length <= at && prefix > 0 && nSteps === prefix + 1 && codes[prefix] === S_MESSAGE
-      ? lineRuns()
-      : null;
+  const runs = records === null && !hasNul && (runPlan !== undefined || (base >= 0 && base + data.length <= at)) && writesRuns(fmt) ? lineRuns() : null;
   let prevAt = -1;
   let prevLen = 0;
   let prevT = 0;
@@ -475,7 +482,7 @@ export function encodeSyslogRecords(
           if (runPlan === undefined) {
             at = runs.lines(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP);
           } else {
-            at = runs.plan(out, at, prevAt, prevLen, base, data.length, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP, runPlan.plan, runPlan.at);
+            at = runs.plan(data, out.length, at, prevAt, prevLen, ends, fields.msgStart, fields.msgEnd, fields.same, i, first + n, RUN_STOP, runPlan.plan, runPlan.at, runPlan.src);
             runPlan.at = RUN_STOP[1]!;
           }
           const next = RUN_STOP[0]!;

@@ -24,16 +24,16 @@ export interface LineRunsBinding {
     stop: Int32Array,
   ): number;
   /**
-   * See native/line_runs.c: plans the run that starts at record i into `plan` from planAt (nothing
-   * written to `out`); returns the new end, stop[0] = the first record not planned, stop[1] = the new planAt.
+   * See native/line_runs.c: plans the run of `data` that starts at record i, for an output of
+   * `cap` bytes, into `plan` from planAt (nothing written); returns the new end, stop[0] = the
+   * first record not planned, stop[1] = the new planAt. `src`: the index of `data` in the append's sources.
    */
   plan(
-    out: Uint8Array,
+    data: Uint8Array,
+    cap: number,
     at: number,
     prevAt: number,
     prevLen: number,
-    base: number,
-    dataLen: number,
     ends: Uint32Array,
     msgStart: Uint32Array,
     msgEnd: Uint32Array,
@@ -43,17 +43,19 @@ export interface LineRunsBinding {
     stop: Int32Array,
     plan: Uint32Array,
     planAt: number,
+    src: number,
   ): number;
   /**
-   * See native/line_runs.c: in the thread pool, the lines of plan[planFrom, planTo), then write(2)
-   * of out[start, end) to fd in full; callback(null, bytes) or callback(error with its errno code).
+   * See native/line_runs.c: checks and copies plan[planFrom, planTo) (a RangeError when it breaks
+   * the rules), then in the thread pool writes its lines into `out` and write(2)s out[start, end)
+   * to fd in full; callback(null, bytes) or callback(error with its errno code).
    */
   append(
     fd: number,
     out: Uint8Array,
     start: number,
     end: number,
-    srcEnd: number,
+    sources: readonly Uint8Array[],
     plan: Uint32Array,
     planFrom: number,
     planTo: number,
@@ -62,7 +64,7 @@ export interface LineRunsBinding {
 }
 
 /** The calling convention of the addon (native/line_runs.c ABI): another build is not used. */
-export const LINE_RUNS_ABI = 3;
+export const LINE_RUNS_ABI = 4;
 
 const addon = optionalAddon<LineRunsBinding>('logship_fmt', 'native line writer', LINE_RUNS_ABI);
 
@@ -72,15 +74,19 @@ export const lineRuns = addon.get;
 /** Test seam: null makes encodeSyslogRecords write every line in JavaScript; undefined restores the addon. */
 export const setLineRuns = addon.set;
 
-/** Where encodeSyslogRecords plans its runs (instead of writing them): the plan and its end. */
+/**
+ * Where encodeSyslogRecords plans its runs (instead of writing them): the plan, its end, and the
+ * index of the batch's bytes among the sources of the file's append.
+ */
 export interface RunPlan {
   readonly plan: Uint32Array;
   at: number;
+  src: number;
 }
 
 /**
- * Appends out[start, end) to fd after the lines of plan[planFrom, planTo) are copied into it, both
- * in the thread pool (see append above). Resolves when all of it is written.
+ * Appends out[start, end) to fd after the lines of plan[planFrom, planTo) are copied into it from
+ * `sources`, both in the thread pool (see append above). Resolves when all of it is written.
  */
 export function appendPlanned(
   b: LineRunsBinding,
@@ -88,12 +94,12 @@ export function appendPlanned(
   out: Uint8Array,
   start: number,
   end: number,
-  srcEnd: number,
+  sources: readonly Uint8Array[],
   plan: Uint32Array,
   planFrom: number,
   planTo: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    b.append(fd, out, start, end, srcEnd, plan, planFrom, planTo, (err) => (err === null ? resolve() : reject(err)));
+    b.append(fd, out, start, end, sources, plan, planFrom, planTo, (err) => (err === null ? resolve() : reject(err)));
   });
 }

@@ -58,7 +58,7 @@ import { streamKey } from '../../core/stream.js';
 import { confinePath, sanitizePathComponent } from '../../util/path-sanitize.js';
 import { recordFields } from '../../codec/syslog/parse.js';
 import type { RecordFields } from '../../core/records.js';
-import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, type BatchLines, type LineFormat } from './format.js';
+import { encodedBound, encodeRecords, encodeSyslogRecords, renderLines, syslogBound, writesRuns, type BatchLines, type LineFormat } from './format.js';
 import { DirSyncError, FileHandles, type FileModes, type OpenFile } from './handles.js';
 import { appendPlanned, lineRuns, type LineRunsBinding, type RunPlan } from './line-runs.js';
 import { Journal, type CommitEntry, type FileMark, type SnapEntry, type StreamMark } from './journal.js';
@@ -169,13 +169,14 @@ interface FilePlan {
   buf: Buffer | undefined;
   planFrom: number;
   planTo: number;
+  /** The batches its planned runs copy their messages from (RunPlan.src indexes them). */
+  srcs: Uint8Array[];
 }
 
-/** A cycle's bytes whose runs are planned (see _encode): the arena, where its batch copies end, the plan. */
+/** A cycle's bytes whose runs are planned (see _encode): the arena and the plan. */
 interface Planned {
   readonly runs: LineRunsBinding;
   readonly arena: Buffer;
-  readonly srcEnd: number;
   readonly plan: Uint32Array;
 }
 
@@ -885,7 +886,7 @@ export class WriterCore {
         // case-insensitive directory). One plan, one write: its sizes before and after are exact.
         let plan = plans.get(o.file.id);
         if (plan === undefined) {
-          plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined, planFrom: 0, planTo: 0 };
+          plan = { file: o.file, before: o.size, sync: false, bound: 0, slices: [], buf: undefined, planFrom: 0, planTo: 0, srcs: [] };
           plans.set(o.file.id, plan);
         }
         plan.sync ||= it.route.fsync;
@@ -903,15 +904,17 @@ export class WriterCore {
    * thread that writes the file. Returns what _writeData needs for them, or undefined (all written).
    */
   private _encode(files: FilePlan[], stats: CycleStats): Planned | undefined {
-    // Build each file's bytes, one write per file, in one arena: a copy of every batch written
-    // first, then the files' bytes. Messages are copied from those copies within the arena
-    // (copyWithin: no garbage per line, see util/copy-bytes.ts).
+    // Build each file's bytes, one write per file, in one arena: a copy of every batch formatted
+    // in JavaScript first, then the files' bytes. Messages are copied from those copies within the
+    // arena (copyWithin: no garbage per line, see util/copy-bytes.ts). A syslog slice whose runs
+    // go to the pool is read where its batch lies: no copy (see planRuns).
+    const runs = lineRuns();
     const sources = new Map<Batch, number>();
     let size = 0;
     for (const plan of files) {
       for (const sl of plan.slices) {
         const b = sl.item.batch;
-        if (!sources.has(b)) {
+        if ((runs === null || !planRuns(sl)) && !sources.has(b)) {
           sources.set(b, size);
           size += b.data.length;
         }
@@ -921,27 +924,33 @@ export class WriterCore {
     for (const plan of files) size += plan.bound;
     const arena = this._arenaOf(size);
     for (const [b, off] of sources) arena.set(b.data, off);
-    const srcEnd = at;
-    const runs = lineRuns();
-    // A run takes 4 entries and 2 per line, and has 4 lines at least: 3 per line bound them all.
-    const runPlan: RunPlan | undefined = runs === null ? undefined : { plan: this._planOf(3 * stats.lines + 4), at: 0 };
+    // A run takes 5 entries and 2 per line, and has 4 lines at least: 4 per line bound them all.
+    const runPlan: RunPlan | undefined = runs === null ? undefined : { plan: this._planOf(4 * stats.lines + 5), at: 0, src: 0 };
     for (const plan of files) {
       const start = at;
       plan.planFrom = runPlan?.at ?? 0;
       for (const sl of plan.slices) {
         const b = sl.item.batch;
-        const off = sources.get(b)!;
+        const off = sources.get(b);
+        if (off === undefined) {
+          // (runPlan is set: only a planning cycle leaves a batch uncopied)
+          let src = plan.srcs.indexOf(b.data);
+          if (src < 0) src = plan.srcs.push(b.data) - 1;
+          runPlan!.src = src;
+          at = encodeSyslogRecords(arena, at, sl.item.route.line, b, sl.fields!, null, sl.first, sl.from, b.data, runPlan);
+          continue;
+        }
         const data = arena.subarray(off, off + b.data.length);
         at =
           sl.fields === undefined
             ? encodeRecords(arena, at, sl.lines!, b, sl.first, sl.from, data)
-            : encodeSyslogRecords(arena, at, sl.item.route.line, b, sl.fields, sl.records, sl.first, sl.from, data, runPlan);
+            : encodeSyslogRecords(arena, at, sl.item.route.line, b, sl.fields, sl.records, sl.first, sl.from, data);
       }
       plan.planTo = runPlan?.at ?? 0;
       plan.buf = arena.subarray(start, at);
       stats.bytes += at - start;
     }
-    return runs === null ? undefined : { runs, arena, srcEnd, plan: runPlan!.plan };
+    return runs === null ? undefined : { runs, arena, plan: runPlan!.plan };
   }
 
   /** 2. The BEGIN, when the cycle needs one. False, with the cycle failed, when it cannot be written. */
@@ -1202,13 +1211,21 @@ function writeFile(plan: FilePlan, planned: Planned | undefined): Promise<void> 
   const buf = plan.buf!;
   if (planned === undefined) return writeAll(plan.file, buf);
   const start = buf.byteOffset - planned.arena.byteOffset;
-  return appendPlanned(planned.runs, plan.file.fh.fd, planned.arena, start, start + buf.length, planned.srcEnd, planned.plan, plan.planFrom, plan.planTo);
+  return appendPlanned(planned.runs, plan.file.fh.fd, planned.arena, start, start + buf.length, plan.srcs, planned.plan, plan.planFrom, plan.planTo);
 }
 
 /** writeFile after the test seam's 'data-write' step (a throw there, sync or async, is that write failing). */
 async function faultThenWrite(fault: NonNullable<WriterHooks['fault']>, plan: FilePlan, planned: Planned | undefined): Promise<void> {
   await fault('data-write', plan.file.path);
   return writeFile(plan, planned);
+}
+
+/**
+ * True when a slice's runs are planned for the pool and its batch is read where it lies: all the
+ * records of a syslog batch, to a template whose runs the native writer takes (format.ts writesRuns).
+ */
+function planRuns(sl: Slice): boolean {
+  return sl.fields !== undefined && sl.records === null && writesRuns(sl.item.route.line);
 }
 
 async function writeAll(file: OpenFile, buf: Buffer): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { Batch, indexLines, type BatchMeta } from '../../../../src/core/batch.js';
 import { recordFields } from '../../../../src/codec/syslog/parse.js';
@@ -278,24 +278,23 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
 });
 
 /**
- * As inArena, with the runs planned (RunPlan) and then appended to a file by the pool job: what
- * the file holds, the plan's length, and how many bytes of the lines the main thread left unwritten.
+ * As inArena, but the way the writer plans a cycle: the batch read where it lies, its runs planned
+ * (RunPlan), then appended to a file by the pool job. What the file holds, the plan's length, and
+ * how many bytes of the lines the main thread left unwritten.
  */
 async function plannedToFile(file: string, template: string, b: Batch, first: number, from: number): Promise<{ bytes: Buffer; planned: number; deferred: number }> {
   const runs = lineRuns()!;
   const fmt = compileLineFormat(template);
   const fields = recordFields(b);
   const bound = syslogBound(fmt, b, fields, null, first);
-  const n = b.data.length;
-  const out = Buffer.alloc(n + bound + 8, 0);
-  b.data.copy(out, 0);
-  const runPlan = { plan: new Uint32Array(3 * b.count + 4), at: 0 };
-  const end = encodeSyslogRecords(out, n, fmt, b, fields, null, first, from, out.subarray(0, n), runPlan);
+  const out = Buffer.alloc(16 + bound + 8, 0);
+  const runPlan = { plan: new Uint32Array(4 * b.count + 5), at: 0, src: 0 };
+  const end = encodeSyslogRecords(out, 16, fmt, b, fields, null, first, from, b.data, runPlan);
   let deferred = 0;
-  for (let k = n; k < end; k++) if (out[k] === 0) deferred++; // (the texts hold no NUL: a run's line is still unwritten)
+  for (let k = 16; k < end; k++) if (out[k] === 0) deferred++; // (the texts hold no NUL: a run's line is still unwritten)
   const fh = await open(file, 'w');
   try {
-    await appendPlanned(runs, fh.fd, out, n, end, n, runPlan.plan, 0, runPlan.at);
+    await appendPlanned(runs, fh.fd, out, 16, end, [b.data], runPlan.plan, 0, runPlan.at);
   } finally {
     await fh.close();
   }
@@ -326,35 +325,60 @@ test('perf-hot: planned runs, their lines copied and appended in the thread pool
   assert.ok(planned > 10_000 && deferred > 100_000, `${planned} plan entries, ${deferred} bytes left to the pool`);
 });
 
-test('the pool job refuses a plan outside its bounds (nothing written) and reports a failed write with its errno code', async (t) => {
+test('the pool job refuses a plan outside its bounds (nothing queued) and reports a failed write with its errno code', async (t) => {
   const runs = lineRuns();
   assert.ok(runs !== null, 'the line writer is built');
   const file = join(await tmpDir(t), 'out.log');
-  const out = Buffer.from('message-one|message-two|prefix: \n'.padEnd(96, '.'));
+  const src = Buffer.from('message-one|message-two|');
+  const out = Buffer.from('prefix: \n'.padEnd(80, '.'));
   const fh = await open(file, 'w');
   t.after(() => fh.close());
-  // A sound plan: one run of two lines, prefix at 24 (8 bytes), messages from [0, 24).
-  const plan = new Uint32Array([40, 24, 8, 2, 0, 11, 12, 11]);
-  await appendPlanned(runs, fh.fd, out, 24, 40 + 2 * 20, 24, plan, 0, plan.length);
+  // A sound plan: one run of two lines, prefix at 0 (8 bytes), messages from source 0.
+  const plan = new Uint32Array([16, 0, 8, 2, 0, 0, 11, 12, 11]);
+  await appendPlanned(runs, fh.fd, out, 0, 16 + 2 * 20, [src], plan, 0, plan.length);
   assert.equal((await readFile(file, 'latin1')).slice(16), 'prefix: message-one\nprefix: message-two\n');
   const size = (await readFile(file)).length;
-  const refused = async (p: number[], srcEnd = 24, what = ''): Promise<void> => {
-    await assert.rejects(appendPlanned(runs, fh.fd, out, 24, 96, srcEnd, new Uint32Array(p), 0, p.length), { code: 'EINVAL' }, what);
+  const refused = async (p: number[], what: string, sources: Uint8Array[] = [src]): Promise<void> => {
+    await assert.rejects(appendPlanned(runs, fh.fd, out, 0, 80, sources, new Uint32Array(p), 0, p.length), { code: 'EINVAL', name: 'RangeError' }, what);
     assert.equal((await readFile(file)).length, size, `nothing written: ${what}`);
   };
-  await refused([40, 24, 8, 2, 0, 11], 24, 'a run with fewer lines than it counts');
-  await refused([40, 24, 8, 1, 20, 11], 24, 'a message past srcEnd');
-  await refused([40, 20, 8, 1, 0, 11], 24, 'a prefix before the file\'s bytes');
-  await refused([40, 36, 8, 1, 0, 11], 24, 'a prefix that ends after the line starts');
-  await refused([90, 24, 8, 1, 0, 11], 24, 'a line past the end');
-  await refused([40, 24, 8, 0], 24, 'an empty run');
-  await refused([50, 24, 8, 1, 0, 1, 40, 24, 8, 1, 0, 1], 24, 'runs out of order');
-  assert.throws(() => runs.append(fh.fd, out, 24, 96, 30, plan, 0, plan.length, () => undefined), RangeError, 'messages may not come from the file\'s bytes');
-  assert.throws(() => runs.append(fh.fd, out, 24, 97, 24, plan, 0, plan.length, () => undefined), RangeError);
+  await refused([16, 0, 8, 2, 0, 0, 11], 'a run with fewer lines than it counts');
+  await refused([16, 0, 8, 1, 0, 20, 11], 'a message past the end of its source');
+  await refused([16, 0, 8, 1, 1, 0, 11], 'a source that is not there');
+  await refused([16, 12, 8, 1, 0, 0, 11], 'a prefix that ends after the line starts');
+  await refused([70, 0, 8, 1, 0, 0, 11], 'a line past the end');
+  await refused([16, 0, 8, 0, 0], 'an empty run');
+  await refused([30, 0, 8, 1, 0, 0, 1, 16, 0, 8, 1, 0, 0, 1], 'runs out of order');
+  await refused([16, 0, 8, 1, 0, 0, 11], 'a source inside out', [out.subarray(40)]);
+  await refused([16, 0, 8, 1, 0, 0, 11], 'a source that is no Uint8Array', [new Uint32Array(8) as unknown as Uint8Array]);
+  // A plan outside its file's range: the file starts at 8, the prefix lies before it.
+  await assert.rejects(appendPlanned(runs, fh.fd, out, 8, 80, [src], new Uint32Array([16, 0, 8, 1, 0, 0, 11]), 0, 7), RangeError, "a prefix before the file's bytes");
+  assert.throws(() => runs.append(fh.fd, out, 0, 81, [src], plan, 0, plan.length, () => undefined), RangeError);
+  assert.throws(() => runs.append(Number.NaN, out, 0, 80, [src], plan, 0, plan.length, () => undefined), RangeError);
+  assert.throws(() => runs.append(2 ** 32 + 1, out, 0, 80, [src], plan, 0, plan.length, () => undefined), RangeError);
+  assert.throws(() => runs.append(fh.fd, out, 0.5, 80, [src], plan, 0, plan.length, () => undefined), RangeError);
+  // An empty message whose msgStart lies past its record (and the batch) is planned as the line
+  // lines() writes: the prefix and LF.
+  const data = Buffer.from('h0 a\nh1 b\nh2 c\nh3 d\nh4 \n');
+  const cols = [Uint32Array.from([5, 10, 15, 20, 24]), Uint32Array.from([3, 8, 13, 18, 25]), Uint32Array.from([4, 9, 14, 19, 24]), new Int32Array(5)] as const;
+  const arena = Buffer.alloc(64);
+  data.copy(arena, 0);
+  arena.write('P: ', 25);
+  const stop = new Int32Array(2);
+  const written = runs.lines(arena, 28, 25, 3, 0, 24, ...cols, 1, 5, stop);
+  const p2 = new Uint32Array(16);
+  const out2 = Buffer.alloc(64);
+  out2.write('P: ');
+  assert.equal(runs.plan(data, 64, 3, 0, 3, ...cols, 1, 5, stop, p2, 0, 0), written - 25);
+  const file2 = join(dirname(file), 'empty.log');
+  const fh2 = await open(file2, 'w');
+  await appendPlanned(runs, fh2.fd, out2, 0, written - 25, [data], p2, 0, stop[1]!).finally(() => fh2.close());
+  assert.equal(await readFile(file2, 'latin1'), arena.subarray(25, written).toString('latin1'));
+  assert.equal(await readFile(file2, 'latin1'), 'P: P: b\nP: c\nP: d\nP: \n'); // (the prefix's own line, then the run)
   // A real failed write(2): /dev/full answers ENOSPC.
   const full = await open('/dev/full', 'w');
   t.after(() => full.close());
-  await assert.rejects(appendPlanned(runs, full.fd, out, 24, 40, 24, plan, 0, 0), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC' && /write/.test(e.message));
+  await assert.rejects(appendPlanned(runs, full.fd, out, 0, 40, [src], plan, 0, 0), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC' && /write/.test(e.message));
 });
 
 test('the native line writer refuses or stops on arguments its caller never passes (no write outside its arena)', () => {
