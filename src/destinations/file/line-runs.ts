@@ -6,62 +6,37 @@
 
 import { optionalAddon } from '../../util/addon.js';
 
+/** The run's columns, where it starts and ends, and where the call reports its stop (lines() and plan()). */
+export type RunArgs = [ends: Uint32Array, msgStart: Uint32Array, msgEnd: Uint32Array, same: Int32Array, i: number, n: number, stop: Int32Array];
+
 export interface LineRunsBinding {
   /** See native/line_runs.c: writes the run that starts at record i; returns the new end, stop[0] = the first record not written. */
-  lines(
-    out: Uint8Array,
-    at: number,
-    prevAt: number,
-    prevLen: number,
-    base: number,
-    dataLen: number,
-    ends: Uint32Array,
-    msgStart: Uint32Array,
-    msgEnd: Uint32Array,
-    same: Int32Array,
-    i: number,
-    n: number,
-    stop: Int32Array,
-  ): number;
+  lines(...args: [out: Uint8Array, at: number, prevAt: number, prevLen: number, base: number, dataLen: number, ...RunArgs]): number;
   /**
    * See native/line_runs.c: plans the run of `data` that starts at record i, for an output of
    * `cap` bytes, into `plan` from planAt (nothing written); returns the new end, stop[0] = the
    * first record not planned, stop[1] = the new planAt. `src`: the index of `data` in the append's sources.
    */
-  plan(
-    data: Uint8Array,
-    cap: number,
-    at: number,
-    prevAt: number,
-    prevLen: number,
-    ends: Uint32Array,
-    msgStart: Uint32Array,
-    msgEnd: Uint32Array,
-    same: Int32Array,
-    i: number,
-    n: number,
-    stop: Int32Array,
-    plan: Uint32Array,
-    planAt: number,
-    src: number,
-  ): number;
+  plan(...args: [data: Uint8Array, cap: number, at: number, prevAt: number, prevLen: number, ...RunArgs, plan: Uint32Array, planAt: number, src: number]): number;
   /**
    * See native/line_runs.c: checks and copies plan[planFrom, planTo) (a RangeError when it breaks
    * the rules), then in the thread pool writes its lines into `out` and write(2)s out[start, end)
    * to fd in full; callback(null, bytes) or callback(error with its errno code).
    */
-  append(
-    fd: number,
-    out: Uint8Array,
-    start: number,
-    end: number,
-    sources: readonly Uint8Array[],
-    plan: Uint32Array,
-    planFrom: number,
-    planTo: number,
-    callback: (err: NodeJS.ErrnoException | null, written?: number) => void,
-  ): void;
+  append(...args: [...AppendArgs, callback: (err: NodeJS.ErrnoException | null, written?: number) => void]): void;
 }
+
+/** append()'s arguments before its callback. */
+export type AppendArgs = [
+  fd: number,
+  out: Uint8Array,
+  start: number,
+  end: number,
+  sources: readonly Uint8Array[],
+  plan: Uint32Array,
+  planFrom: number,
+  planTo: number,
+];
 
 /** The calling convention of the addon (native/line_runs.c ABI): another build is not used. */
 export const LINE_RUNS_ABI = 4;
@@ -88,18 +63,8 @@ export interface RunPlan {
  * Appends out[start, end) to fd after the lines of plan[planFrom, planTo) are copied into it from
  * `sources`, both in the thread pool (see append above). Resolves when all of it is written.
  */
-export function appendPlanned(
-  b: LineRunsBinding,
-  fd: number,
-  out: Uint8Array,
-  start: number,
-  end: number,
-  sources: readonly Uint8Array[],
-  plan: Uint32Array,
-  planFrom: number,
-  planTo: number,
-): Promise<void> {
+export function appendPlanned(b: LineRunsBinding, ...args: AppendArgs): Promise<void> {
   return new Promise((resolve, reject) => {
-    b.append(fd, out, start, end, sources, plan, planFrom, planTo, (err) => (err === null ? resolve() : reject(err)));
+    b.append(...args, (err) => (err === null ? resolve() : reject(err)));
   });
 }
