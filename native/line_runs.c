@@ -331,8 +331,9 @@ static void append_complete(napi_env env, napi_status status, void *data) {
     snprintf(msg, sizeof msg, "%s: %s, %s", name, strerror(j->err), j->syscall);
     napi_value code, message, errno_value;
     ok = napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) == napi_ok && napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message) == napi_ok &&
-         napi_create_error(env, code, message, &args[0]) == napi_ok && napi_create_int32(env, -j->err, &errno_value) == napi_ok &&
-         napi_set_named_property(env, args[0], "errno", errno_value) == napi_ok;
+         napi_create_error(env, code, message, &args[0]) == napi_ok;
+    // (errno is a detail: without it the error still says what failed)
+    if (ok && napi_create_int32(env, -j->err, &errno_value) == napi_ok) napi_set_named_property(env, args[0], "errno", errno_value);
     args[1] = undef;
   } else if (ok) {
     ok = napi_get_null(env, &args[0]) == napi_ok && napi_create_double(env, (double)j->written, &args[1]) == napi_ok;

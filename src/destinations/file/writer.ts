@@ -272,6 +272,8 @@ export class WriterCore {
   private _arena: Buffer | undefined = undefined;
   /** The cycles' run plan (see _planOf). */
   private _plan: Uint32Array | undefined = undefined;
+  /** Set when the line writer refused a plan (a bug): the next cycles format every line here. */
+  private _planRefused = false;
   /** Files a failed rollback left longer than committed: fixed before any new cycle. */
   private _rollback: FileMark[] = [];
   /**
@@ -908,7 +910,7 @@ export class WriterCore {
     // in JavaScript first, then the files' bytes. Messages are copied from those copies within the
     // arena (copyWithin: no garbage per line, see util/copy-bytes.ts). A syslog slice whose runs
     // go to the pool is read where its batch lies: no copy (see planRuns).
-    const runs = lineRuns();
+    const runs = this._planRefused ? null : lineRuns();
     const sources = new Map<Batch, number>();
     let size = 0;
     for (const plan of files) {
@@ -1003,6 +1005,13 @@ export class WriterCore {
           throw r.reason.cause;
         }
         writing = files[k]?.file.path ?? writing;
+        if (planned !== undefined && r.reason instanceof RangeError) {
+          // The line writer refused the plan (a bug in it or here): the same plan would be
+          // refused on every retry, so the retry, and the cycles after it, format every line in
+          // JavaScript.
+          this._planRefused = true;
+          doing = 'write (the native line writer refused its plan; formatting in JavaScript from now on)';
+        }
         throw r.reason;
       }
       writing = 'the files of this cycle';

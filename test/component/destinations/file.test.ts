@@ -559,6 +559,61 @@ test('perf S4: runs of repeated headers, their lines copied by the pool thread t
   assert.deepEqual(pool, js);
 });
 
+/** A syslog batch of `n` records of one header (a run), for host `host`. */
+const runOf = (host: string, n: number, tag = ''): string => {
+  let s = '';
+  for (let i = 0; i < n; i++) s += SYS(host, 'app', '2026-12-07T04:36:10Z', `line ${tag}${i}`);
+  return s;
+};
+
+test('perf S4: a plan the line writer refuses fails its cycle once; the retry and the cycles after it format in JavaScript, the same bytes', async (t) => {
+  const real = lineRuns();
+  assert.ok(real !== null, 'the line writer is built');
+  let appends = 0;
+  setLineRuns({
+    ...real,
+    append: () => {
+      appends++;
+      throw new RangeError('append: a plan out of its bounds'); // (what the addon throws for a bad plan)
+    },
+  });
+  t.after(() => setLineRuns(undefined));
+  const e = await env(t);
+  const { dest, counter } = await start(t, e, { path: '${host}.log', template: 'default' });
+  const text = runOf('web-1', 12);
+  retryableWith(await dest.write(syslogBatchOf(text, 0, 'w')), 'LS_FILE_WRITE');
+  assert.equal(appends, 1);
+  assert.equal(counter('errors'), 1);
+  assert.equal(await read(join(e.base, 'web-1.log')), '', 'cut back');
+  delivered(await dest.write(syslogBatchOf(text, 0, 'w')));
+  const more = runOf('web-1', 8, 'more ');
+  delivered(await dest.write(syslogBatchOf(more, Buffer.byteLength(text), 'w')));
+  assert.equal(appends, 1, 'no plan after the refusal');
+  const lines = (await read(join(e.base, 'web-1.log'))).split('\n');
+  assert.equal(lines.length, 21);
+  assert.equal(lines[0], '2026-12-07T04:36:10.000Z web-1 app: line 0');
+  assert.equal(lines[19], '2026-12-07T04:36:10.000Z web-1 app: line more 7');
+});
+
+test('perf S4: a write that fails in the pool job (ENOSPC) with runs planned for other files rolls the whole cycle back; the retry writes each line once', async (t) => {
+  assert.ok(lineRuns() !== null, 'the line writer is built');
+  const e = await env(t);
+  const { dest } = await start(t, e, { path: '${host}.log', template: 'default' });
+  await mkdir(e.base, { recursive: true });
+  await symlink('/dev/full', join(e.base, 'full.log'));
+  const good = runOf('good', 40);
+  const outcomes = await Promise.all([dest.write(syslogBatchOf(good, 0, 'g')), dest.write(syslogBatchOf(runOf('full', 40), 0, 'f'))]);
+  assert.deepEqual(
+    outcomes.map((o) => o.kind),
+    ['retryable', 'retryable'],
+  );
+  assert.equal(await read(join(e.base, 'good.log')), '', 'rolled back');
+  delivered(await dest.write(syslogBatchOf(good, 0, 'g')));
+  const lines = (await read(join(e.base, 'good.log'))).split('\n');
+  assert.equal(lines.length, 41);
+  assert.equal(new Set(lines).size, 41, 'each line once');
+});
+
 test('issue 3: date macros of a path come from each message; raw keeps the record bytes; PID/MSGID/SDATA in lines', async (t) => {
   const e = await env(t);
   const { dest } = await start(t, e, { path: '${YEAR}-${MONTH}-${DAY}/${host}.log', template: 'raw' });

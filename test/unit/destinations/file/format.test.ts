@@ -282,14 +282,22 @@ test('perf-hot: the native line writer writes runs of repeated headers byte for 
  * (RunPlan), then appended to a file by the pool job. What the file holds, the plan's length, and
  * how many bytes of the lines the main thread left unwritten.
  */
-async function plannedToFile(file: string, template: string, b: Batch, first: number, from: number): Promise<{ bytes: Buffer; planned: number; deferred: number }> {
+async function plannedToFile(
+  file: string,
+  template: string,
+  b: Batch,
+  first: number,
+  from: number,
+  planSize = 4 * b.count + 5,
+): Promise<{ bytes: Buffer; planned: number; deferred: number }> {
   const runs = lineRuns()!;
   const fmt = compileLineFormat(template);
   const fields = recordFields(b);
   const bound = syslogBound(fmt, b, fields, null, first);
   const out = Buffer.alloc(16 + bound + 8, 0);
-  const runPlan = { plan: new Uint32Array(4 * b.count + 5), at: 0, src: 0 };
+  const runPlan = { plan: new Uint32Array(planSize), at: 0, src: 0 };
   const end = encodeSyslogRecords(out, 16, fmt, b, fields, null, first, from, b.data, runPlan);
+  assert.ok(end <= 16 + bound, `wrote ${end - 16} > bound ${bound}`);
   let deferred = 0;
   for (let k = 16; k < end; k++) if (out[k] === 0) deferred++; // (the texts hold no NUL: a run's line is still unwritten)
   const fh = await open(file, 'w');
@@ -323,6 +331,26 @@ test('perf-hot: planned runs, their lines copied and appended in the thread pool
   }
   // The runs were planned, not written: their bytes were left to the pool job.
   assert.ok(planned > 10_000 && deferred > 100_000, `${planned} plan entries, ${deferred} bytes left to the pool`);
+});
+
+test('a plan too small for every run: the runs that do not fit are written in JavaScript, the same bytes', async (t) => {
+  assert.ok(lineRuns() !== null, 'the line writer is built');
+  const file = join(await tmpDir(t), 'out.log');
+  let cut = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const b = batchOf(runsText(prngInts(seed)), SYSLOG_META);
+    setLineRuns(null);
+    const js = inArena('default', b, 0, 0);
+    setLineRuns(undefined);
+    const full = await plannedToFile(file, 'default', b, 0, 0);
+    for (const size of [0, 5, 6, 7, 13, 40, 100]) {
+      const got = await plannedToFile(file, 'default', b, 0, 0, size);
+      assert.equal(got.bytes.toString('latin1'), js.toString('latin1'), `seed ${seed}, a plan of ${size}`);
+      assert.ok(got.planned <= size);
+      if (got.planned < full.planned) cut++;
+    }
+  }
+  assert.ok(cut > 100, `${cut} plans were cut short`);
 });
 
 test('the pool job refuses a plan outside its bounds (nothing queued) and reports a failed write with its errno code', async (t) => {
