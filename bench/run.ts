@@ -26,7 +26,7 @@ const USAGE = `usage: npm run bench -- SCENARIO|all [SCENARIO…] [options]
   --lines N     lines per run (default: the scenario's, 1,000,000; --quick: its quick_lines, 20,000)
   --quick       CI size: quick_lines, 1 run, short idle window, small limit tests
   --only LIST   contenders to run, comma-separated: logship,rsyslog,syslog-ng
-  --logship DIR a folder with another build of logship (DIR/dist/main.js) to measure instead of this repo's
+  --logship DIR a folder with another build of logship (DIR/bin/logship.cjs, else DIR/dist/main.js) to measure instead of this repo's
   --cpu-prof    run logship under node --cpu-prof; profiles go to bench/profiles/, top functions to the report
   --node-flags F more node flags for logship's measured processes, space-separated (e.g. --node-flags="--trace-gc"; with --keep)
   --keep        keep the temp dirs (configs, logs, outputs)

@@ -69,7 +69,12 @@ export function snapshotLogship(root: string, from = REPO): { main: string; stal
   }
   cpSync(join(existsSync(join(from, 'package.json')) ? from : REPO, 'package.json'), join(snap, 'package.json'));
   symlinkSync(join(REPO, 'node_modules'), join(snap, 'node_modules'));
-  return { main: join(snap, 'dist', 'main.js'), stale };
+  // The command operators run (it sizes libuv's thread pool before dist/main.js loads); a build
+  // from before it had only dist/main.js.
+  const bin = join(from, 'bin', 'logship.cjs');
+  if (!existsSync(bin)) return { main: join(snap, 'dist', 'main.js'), stale };
+  cpSync(bin, join(snap, 'bin', 'logship.cjs'));
+  return { main: join(snap, 'bin', 'logship.cjs'), stale };
 }
 
 export interface LaunchOptions {

@@ -1,6 +1,6 @@
 // The CLI as operators use it: exit codes, --help, check-config output, and the demo.
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO, runLogship, spawnLogship } from '../helpers/logship.js';
@@ -48,7 +48,7 @@ test('the all-in-one demo: a line appended to the input appears in the output wi
   // The README's first command appends to .demo/input/app.log once `npm run demo` runs: the script
   // makes that directory (a fresh checkout has none).
   const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts['demo'] ?? '', /mkdir -p \.demo\/input && node dist\/main\.js run --config configs\/all-in-one\.yaml$/);
+  assert.match(pkg.scripts['demo'] ?? '', /mkdir -p \.demo\/input && node bin\/logship\.cjs run --config configs\/all-in-one\.yaml$/);
   const dir = await tmpDir(t, 'logship-demo-');
   const p = spawnLogship(['run', '--config', join(REPO, 'configs', 'all-in-one.yaml')], { cwd: dir });
   t.after(() => p.stop('SIGKILL'));
@@ -67,4 +67,25 @@ test('the all-in-one demo: a line appended to the input appears in the output wi
   const text = await readFile(out, 'utf8');
   assert.match(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z demo-host app: hello from the demo$/m);
   assert.equal(await p.stop('SIGTERM'), 0, p.output());
+});
+
+test("the logship command runs libuv's pool with 16 threads, or UV_THREADPOOL_SIZE's when it is set", { timeout: 60_000 }, async (t) => {
+  const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  assert.equal(pkg.bin['logship'], 'bin/logship.cjs');
+  const threads = async (env: NodeJS.ProcessEnv): Promise<number> => {
+    const dir = await tmpDir(t, 'logship-pool-');
+    const p = spawnLogship(['run', '--config', join(REPO, 'configs', 'all-in-one.yaml')], { cwd: dir, env });
+    try {
+      await waitFor('logship to start', () => p.output().includes('logship started'), 20_000);
+      return (await readdir(`/proc/${p.proc.pid}/task`)).length;
+    } finally {
+      assert.equal(await p.stop('SIGTERM'), 0, p.output());
+    }
+  };
+  // (the pool's threads all start with it, at its first job: the loader reading dist/main.js)
+  const four = await threads({ UV_THREADPOOL_SIZE: '4' });
+  const unset = await threads({ UV_THREADPOOL_SIZE: undefined });
+  const eight = await threads({ UV_THREADPOOL_SIZE: '8' });
+  assert.equal(unset - four, 12, `${four} threads with a pool of 4, ${unset} by default`);
+  assert.equal(eight - four, 4, `${four} threads with a pool of 4, ${eight} with 8`);
 });

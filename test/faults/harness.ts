@@ -1,4 +1,4 @@
-// Fault-test harness: real `logship` processes (the built dist/main.js) as client, relay(s) and
+// Fault-test harness: real `logship` processes (the built bin/logship.cjs) as client, relay(s) and
 // server on 127.0.0.1, a paced writer of sequence-numbered lines, fault injection at seeded random
 // moments, process probes (RSS, spool bytes, client checkpoints) and the wait for the end state.
 // The verdict is test/helpers/checker.ts's. Nothing here mocks logship: it only starts, kills and
@@ -14,7 +14,7 @@
 //   FAULT_OUTAGE_MS: the server outage (5000; 30000 when FAULT_LINES >= 1000000);
 //   FAULT_SEED: replays a run (printed by every test);
 //   FAULT_SPOOL=off runs the relays without a spool (to tell spool bugs from the rest);
-//   FAULT_BIN: the logship entry point to run (default dist/main.js; a private build keeps a
+//   FAULT_BIN: the logship entry point to run (default bin/logship.cjs; a private build keeps a
 //   concurrent `npm run build` from pulling the binary away under a running test);
 //   LOGSHIP_KEEP_TMP=1 keeps the directories (test/helpers/tmp.ts).
 

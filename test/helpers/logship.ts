@@ -1,5 +1,5 @@
-// Spawns the built binary (dist/main.js) as a real process, captures its stderr, and stops it
-// by its own pid. Every wait is bounded.
+// Spawns the built command (bin/logship.cjs, which runs dist/main.js) as a real process, captures
+// its stderr, and stops it by its own pid. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = join(REPO, 'dist', 'main.js');
+export const BIN = join(REPO, 'bin', 'logship.cjs');
 
 export interface LogshipProcess {
   readonly proc: ChildProcess;
