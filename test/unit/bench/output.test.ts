@@ -3,76 +3,68 @@
 // what a run lost or duplicated (issue 5: checked, not assumed).
 
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkOutput, OutputWatcher } from '../../../bench/lib/output.js';
+import { tmpDir } from '../../helpers/tmp.js';
 
-test('OutputWatcher: counts complete lines in every file under the root, and keeps the latest mtime of what it read', () => {
-  const root = mkdtempSync(join(tmpdir(), 'logship-watch-'));
+test('OutputWatcher: counts complete lines in every file under the root, and keeps the latest mtime of what it read', async (t) => {
+  const root = await tmpDir(t, 'logship-watch-');
   const w = new OutputWatcher(root);
-  try {
-    assert.equal(w.poll(), 0);
-    assert.equal(w.lastWriteMs, 0, 'nothing read yet');
+  t.after(() => w.close());
+  assert.equal(w.poll(), 0);
+  assert.equal(w.lastWriteMs, 0, 'nothing read yet');
 
-    mkdirSync(join(root, 'host-01'));
-    const a = join(root, 'host-01', 'a.log');
-    const b = join(root, 'b.log');
-    writeFileSync(a, 'one\ntwo\nthr');
-    writeFileSync(b, 'x\n');
-    utimesSync(a, new Date(1_700_000_000_000), new Date(1_700_000_000_000));
-    utimesSync(b, new Date(1_700_000_005_000), new Date(1_700_000_005_000));
-    assert.equal(w.poll(), 3, 'the unterminated "thr" is not a line yet');
-    assert.equal(w.lastWriteMs, 1_700_000_005_000);
+  mkdirSync(join(root, 'host-01'));
+  const a = join(root, 'host-01', 'a.log');
+  const b = join(root, 'b.log');
+  writeFileSync(a, 'one\ntwo\nthr');
+  writeFileSync(b, 'x\n');
+  utimesSync(a, new Date(1_700_000_000_000), new Date(1_700_000_000_000));
+  utimesSync(b, new Date(1_700_000_005_000), new Date(1_700_000_005_000));
+  assert.equal(w.poll(), 3, 'the unterminated "thr" is not a line yet');
+  assert.equal(w.lastWriteMs, 1_700_000_005_000);
 
-    // A file read to its end and only touched since: no new bytes, so its time is not the run's.
-    utimesSync(b, new Date(1_700_000_009_000), new Date(1_700_000_009_000));
-    assert.equal(w.poll(), 3);
-    assert.equal(w.lastWriteMs, 1_700_000_005_000);
+  // A file read to its end and only touched since: no new bytes, so its time is not the run's.
+  utimesSync(b, new Date(1_700_000_009_000), new Date(1_700_000_009_000));
+  assert.equal(w.poll(), 3);
+  assert.equal(w.lastWriteMs, 1_700_000_005_000);
 
-    // New bytes: their file's mtime (now, after the one above) becomes the last write.
-    appendFileSync(a, 'ee\nfour\n');
-    assert.equal(w.poll(), 5);
-    assert.equal(w.lastWriteMs, statSync(a).mtimeMs);
-    assert.ok(w.lastWriteMs > 1_700_000_009_000);
-  } finally {
-    w.close();
-    rmSync(root, { recursive: true, force: true });
-  }
+  // New bytes: their file's mtime (now, after the one above) becomes the last write.
+  appendFileSync(a, 'ee\nfour\n');
+  assert.equal(w.poll(), 5);
+  assert.equal(w.lastWriteMs, statSync(a).mtimeMs);
+  assert.ok(w.lastWriteMs > 1_700_000_009_000);
 });
 
-test('checkOutput: counts lost (with their ranges), duplicated, foreign and misrouted lines, whatever header each daemon writes', () => {
-  const root = mkdtempSync(join(tmpdir(), 'logship-check-'));
+test('checkOutput: counts lost (with their ranges), duplicated, foreign and misrouted lines, whatever header each daemon writes', async (t) => {
+  const root = await tmpDir(t, 'logship-check-');
   const line = (seq: number, header = '<38>Nov 23 12:04:31 host prg00000[1234]: '): string =>
     `${header}seq: ${String(seq).padStart(10, '0')}, thread: 0000, runid: 1, stamp: x PADD\n`;
-  try {
-    mkdirSync(join(root, 'host-a'));
-    // Sender 0 owns 0-3, sender 1 owns 4-7 (perSender 4). 3, 6 and 7 never arrive; 2 twice; 5 in
-    // sender 0's file, without its last newline; a daemon notice and an out-of-range number.
-    writeFileSync(
-      join(root, 'host-a', 'a.log'),
-      line(0) + line(1, '2026-11-23T12:04:31Z host prg: ') + line(2) + line(2) + 'rsyslogd: notice, no sequence here\n' + line(99) + line(5).trimEnd(),
-    );
-    writeFileSync(join(root, 'b.log'), line(4));
-    const r = checkOutput(root, 8, 4);
-    assert.equal(r.files, 2);
-    assert.equal(r.lines, 8);
-    assert.equal(r.unique, 5);
-    assert.equal(r.lost, 3);
-    assert.equal(r.lostRanges, '3, 6-7');
-    assert.equal(r.duplicated, 1);
-    assert.equal(r.foreign, 2);
-    assert.match(r.foreignExample, /^rsyslogd: notice/);
-    assert.equal(r.misrouted, 1, 'seq 5 (sender 1) in the file of sender 0');
+  mkdirSync(join(root, 'host-a'));
+  // Sender 0 owns 0-3, sender 1 owns 4-7 (perSender 4). 3, 6 and 7 never arrive; 2 twice; 5 in
+  // sender 0's file, without its last newline; a daemon notice and an out-of-range number.
+  writeFileSync(
+    join(root, 'host-a', 'a.log'),
+    line(0) + line(1, '2026-11-23T12:04:31Z host prg: ') + line(2) + line(2) + 'rsyslogd: notice, no sequence here\n' + line(99) + line(5).trimEnd(),
+  );
+  writeFileSync(join(root, 'b.log'), line(4));
+  const r = checkOutput(root, 8, 4);
+  assert.equal(r.files, 2);
+  assert.equal(r.lines, 8);
+  assert.equal(r.unique, 5);
+  assert.equal(r.lost, 3);
+  assert.equal(r.lostRanges, '3, 6-7');
+  assert.equal(r.duplicated, 1);
+  assert.equal(r.foreign, 2);
+  assert.match(r.foreignExample, /^rsyslogd: notice/);
+  assert.equal(r.misrouted, 1, 'seq 5 (sender 1) in the file of sender 0');
 
-    // Every line once, each sender in a file of its own: nothing to report.
-    rmSync(join(root, 'host-a'), { recursive: true });
-    writeFileSync(join(root, 'b.log'), [4, 5, 6, 7].map((q) => line(q)).join(''));
-    writeFileSync(join(root, 'c.log'), [0, 1, 2, 3].map((q) => line(q)).join(''));
-    const ok = checkOutput(root, 8, 4);
-    assert.deepEqual([ok.lost, ok.duplicated, ok.foreign, ok.misrouted, ok.unique, ok.lostRanges], [0, 0, 0, 0, 8, '']);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  // Every line once, each sender in a file of its own: nothing to report.
+  rmSync(join(root, 'host-a'), { recursive: true });
+  writeFileSync(join(root, 'b.log'), [4, 5, 6, 7].map((q) => line(q)).join(''));
+  writeFileSync(join(root, 'c.log'), [0, 1, 2, 3].map((q) => line(q)).join(''));
+  const ok = checkOutput(root, 8, 4);
+  assert.deepEqual([ok.lost, ok.duplicated, ok.foreign, ok.misrouted, ok.unique, ok.lostRanges], [0, 0, 0, 0, 8, '']);
 });
