@@ -30,6 +30,7 @@ import {
   type Env,
 } from '../../helpers/file-dest.js';
 import { openFlags } from '../../helpers/fd-flags.js';
+import { pathOfFd } from '../../helpers/fh-spy.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -565,6 +566,34 @@ const runOf = (host: string, n: number, tag = ''): string => {
   for (let i = 0; i < n; i++) s += SYS(host, 'app', '2026-12-07T04:36:10Z', `line ${tag}${i}`);
   return s;
 };
+
+test('perf S4: a batch of no repeated headers and one of runs are both read where they lie, and give the bytes the JavaScript loop writes', async (t) => {
+  const real = lineRuns();
+  assert.ok(real !== null, 'the line writer is built');
+  const sources = new Map<string, number>();
+  t.after(() => setLineRuns(undefined));
+  // Every record of its own millisecond: no two lines share a prefix.
+  let each = '';
+  for (let i = 0; i < 40; i++) each += SYS('each', 'app', `2026-12-07T04:36:10.${String(i).padStart(3, '0')}Z`, `line ${i}`);
+  const run = async (binding: typeof real | null): Promise<string[]> => {
+    setLineRuns(binding);
+    const e = await env(t);
+    const { dest } = await start(t, e, { path: '${host}.log', template: 'default' });
+    (await Promise.all([dest.write(syslogBatchOf(each, 0, 'e')), dest.write(syslogBatchOf(runOf('runs', 40), 0, 'r'))])).forEach(delivered);
+    return Promise.all(['each', 'runs'].map((h) => read(join(e.base, `${h}.log`))));
+  };
+  const pool = await run({
+    ...real,
+    append: (...args: Parameters<typeof real.append>) => {
+      sources.set(pathOfFd(args[0]).replace(/^.*\//, ''), args[4].length);
+      real.append(...args);
+    },
+  });
+  // (copying a batch of no runs into the arena instead, for copyWithin, measured no faster: decision 0009)
+  assert.deepEqual(Object.fromEntries(sources), { 'each.log': 1, 'runs.log': 1 });
+  assert.deepEqual(pool, await run(null));
+  assert.equal(pool[0]!.split('\n').length, 41);
+});
 
 test('perf S4: a plan the line writer refuses fails its cycle once; the retry and the cycles after it format in JavaScript, the same bytes', async (t) => {
   const real = lineRuns();
