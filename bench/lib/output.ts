@@ -38,13 +38,16 @@ function countNewlines(buf: Buffer, end: number): number {
 }
 
 /**
- * Counts complete lines under a directory, reading only the bytes appended since the last poll, and
+ * Counts complete lines under a directory, reading only the bytes appended since it last read, and
  * keeps the time of the last write it has seen (the files' mtime): when the run ended, to within the
- * kernel's file-time granularity (a few ms) rather than the poll interval.
+ * kernel's file-time granularity (a few ms) rather than the poll interval. `look()` only stats the
+ * files (what grew, and when); `count()` reads what `look()` saw: the runner reads the output only
+ * once it stops growing, so that the watcher's reading (every byte the daemon wrote, a newline
+ * search per line) does not take a core from the daemon while it writes.
  */
 export class OutputWatcher {
   private _root: string;
-  private _files = new Map<string, { fd: number; offset: number }>();
+  private _files = new Map<string, { fd: number; offset: number; size: number }>();
   private _lines = 0;
   private _lastWriteMs = 0;
   private _buf = Buffer.allocUnsafe(READ_BYTES);
@@ -57,33 +60,51 @@ export class OutputWatcher {
     return this._lines;
   }
 
-  /** The latest mtime (wall clock, ms since the epoch) of a file whose bytes were read; 0 before any. */
+  /** The latest mtime (wall clock, ms since the epoch) of a file seen growing; 0 before any. */
   get lastWriteMs(): number {
     return this._lastWriteMs;
   }
 
-  /** Reads what is new; returns the total of complete lines. */
-  poll(): number {
+  /** Stats every file (one fstat each, nothing read); true when any grew since the last look. */
+  look(): boolean {
+    let grew = false;
     for (const f of filesUnder(this._root)) {
       let st = this._files.get(f);
       if (!st) {
         try {
-          st = { fd: openSync(f, 'r'), offset: 0 };
+          st = { fd: openSync(f, 'r'), offset: 0, size: 0 };
         } catch {
           continue;
         }
         this._files.set(f, st);
       }
       const { size, mtimeMs } = fstatSync(st.fd);
-      if (st.offset < size && mtimeMs > this._lastWriteMs) this._lastWriteMs = mtimeMs;
-      while (st.offset < size) {
-        const n = readSync(st.fd, this._buf, 0, Math.min(READ_BYTES, size - st.offset), st.offset);
+      if (size > st.size) {
+        grew = true;
+        st.size = size;
+        if (mtimeMs > this._lastWriteMs) this._lastWriteMs = mtimeMs;
+      }
+    }
+    return grew;
+  }
+
+  /** Reads the bytes the last look() saw and were not read yet; returns the total of complete lines. */
+  count(): number {
+    for (const st of this._files.values()) {
+      while (st.offset < st.size) {
+        const n = readSync(st.fd, this._buf, 0, Math.min(READ_BYTES, st.size - st.offset), st.offset);
         if (n <= 0) break;
         this._lines += countNewlines(this._buf, n);
         st.offset += n;
       }
     }
     return this._lines;
+  }
+
+  /** look(), then count(). */
+  poll(): number {
+    this.look();
+    return this.count();
   }
 
   close(): void {

@@ -38,6 +38,34 @@ test('OutputWatcher: counts complete lines in every file under the root, and kee
   assert.ok(w.lastWriteMs > 1_700_000_009_000);
 });
 
+test('OutputWatcher: look() only stats (what grew, and when), count() reads what look() saw', async (t) => {
+  const root = await tmpDir(t, 'logship-look-');
+  const w = new OutputWatcher(root);
+  t.after(() => w.close());
+  assert.equal(w.look(), false, 'nothing there yet');
+  const a = join(root, 'a.log');
+  writeFileSync(a, 'one\ntwo\n');
+  utimesSync(a, new Date(1_700_000_000_000), new Date(1_700_000_000_000));
+  assert.equal(w.look(), true);
+  assert.equal(w.lines, 0, 'look() reads nothing');
+  assert.equal(w.lastWriteMs, 1_700_000_000_000);
+
+  // Bytes written after the look are left for the next one: count() reads only what it saw.
+  appendFileSync(a, 'three\n');
+  assert.equal(w.count(), 2);
+  assert.equal(w.look(), true);
+  assert.equal(w.lines, 2);
+  assert.equal(w.count(), 3);
+  const wrote = statSync(a).mtimeMs;
+  assert.equal(w.lastWriteMs, wrote);
+
+  // Nothing new: no growth, nothing more to read; a touch alone (to a later time) is not a write.
+  utimesSync(a, new Date(2_000_000_000_000), new Date(2_000_000_000_000));
+  assert.equal(w.look(), false);
+  assert.equal(w.count(), 3);
+  assert.equal(w.lastWriteMs, wrote);
+});
+
 test('checkOutput: counts lost (with their ranges), duplicated, foreign and misrouted lines, whatever header each daemon writes', async (t) => {
   const root = await tmpDir(t, 'logship-check-');
   const line = (seq: number, header = '<38>Nov 23 12:04:31 host prg00000[1234]: '): string =>
