@@ -254,11 +254,12 @@ const SETTINGS = `- **Load.** Our generator (\`bench/lib/gen.ts\`, its own proce
   without zone, which rsyslog's parser rejects (it then files messages under the sender's IP, not their HOSTNAME).
   loggen itself tops out near 620,000 msg/s into a bare socket here, below what the scenarios must measure.
   File scenarios append 200-byte lines (\`ISOTIME HOST app[1234]: seq: …\`) in 1 MiB writes as fast as the disk takes them.
-- **Timing.** From "go" to the last write of the last line: the watcher (polling every 20 ms) counts every line in the
-  output files, and the run ends at the newest mtime of the bytes it read (the kernel's file times, within its 4 ms tick),
-  not at the poll that noticed (UDP, and a peer that lost lines in the outage scenario: the last write once the sender
-  is done and nothing new came). CPU = utime+stime from /proc/PID/stat of every measured daemon process (all threads)
-  from "go" to that poll; peak RSS = VmHWM of each process at that moment.
+- **Timing.** From "go" to the last write of the last line: the watcher stats the output files every 20 ms and counts
+  their lines once they stop growing (reading them while the daemon writes would take a core from it; the outage
+  scenario counts as they come), and the run ends at the newest mtime of the growth it saw (the kernel's file times,
+  within its 4 ms tick), not at the poll that noticed (UDP, and a peer that lost lines in the outage scenario: the last
+  write once the sender is done and nothing new came). CPU = utime+stime from /proc/PID/stat of every measured daemon
+  process (all threads) from "go" to that poll; peak RSS = VmHWM of each process at that moment.
 - **Checking.** After the daemons are stopped (SIGTERM, by pid), every output line is read; the 10-digit sequence
   number is counted per value: missing = lost, seen twice = duplicated; lines without one are reported.
   S4 also checks that every file holds one sender's lines and that there are 50 files.
