@@ -100,7 +100,7 @@ export function writeSeq(buf: Uint8Array, at: number, n: number): void {
 export function buildChunk(tpl: Template, first: number, count: number): Buffer {
   const len = tpl.bytes.length;
   if (!Number.isInteger(first) || first < 0 || !Number.isInteger(count) || count < 0 || first + count > 10 ** SEQ_DIGITS) {
-    throw new RangeError(`sequence numbers ${first}…${first + count - 1} do not fit in ${SEQ_DIGITS} digits`);
+    throw new RangeError(`${count} sequence numbers from ${first}: not whole numbers of at most ${SEQ_DIGITS} digits`);
   }
   const buf = Buffer.allocUnsafe(len * count);
   if (count === 0) return buf;

@@ -113,6 +113,46 @@ export class OutputWatcher {
   }
 }
 
+/**
+ * The runner's bookkeeping around the watcher: when it reads the output, and when the output last
+ * grew in bytes and in lines (the stall clock). It reads at a poll that found nothing grew, at
+ * every poll while `eager`, and `readEveryMs` after its last read when the output never stops
+ * growing (growth without new lines, a partial line or a loop, must still end the run as a stall).
+ */
+export class RunClock {
+  /** Complete lines at the last read. */
+  lines = 0;
+  lastGrowth: number;
+  lastLines: number;
+  lastRead: number;
+  private _readEveryMs: number;
+
+  constructor(t0: number, readEveryMs: number) {
+    this.lastGrowth = this.lastLines = this.lastRead = t0;
+    this._readEveryMs = readEveryMs;
+  }
+
+  /** After a look at `now` (`grew`: it found growth): whether to read the output now. */
+  looked(now: number, grew: boolean, eager: boolean): boolean {
+    if (grew) this.lastGrowth = now;
+    return !grew || eager || now - this.lastRead >= this._readEveryMs;
+  }
+
+  /** After a read at `now` that counted `lines` in all. */
+  counted(now: number, lines: number): void {
+    this.lastRead = now;
+    if (lines > this.lines) {
+      this.lines = lines;
+      this.lastLines = now;
+    }
+  }
+
+  /** Every clock starts again at `now` (a daemon restarted). */
+  restart(now: number): void {
+    this.lastGrowth = this.lastLines = this.lastRead = now;
+  }
+}
+
 export interface CheckResult {
   expected: number;
   /** Lines read (complete or not). */

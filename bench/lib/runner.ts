@@ -9,7 +9,7 @@ import { freeLoopbackPort, isListening } from '../../test/helpers/peers/index.js
 import { launchSpec, type Contender } from './daemons.js';
 import type { GenDone, GenSpec } from './gen.js';
 import { startGenerator, type Generator } from './generator.js';
-import { checkOutput, OutputWatcher, type CheckResult } from './output.js';
+import { checkOutput, OutputWatcher, RunClock, type CheckResult } from './output.js';
 import { cpuSeconds, Daemon, machineBusySeconds, statusKb, type DaemonSpec } from './proc.js';
 import { configPath, isStrict, render, type Scenario } from './scenario.js';
 
@@ -287,8 +287,7 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
     // once the sender is done and nothing new was written for a while; else only at a stall.
     const strict = isStrict(s, c.kind);
     const quietMs = s.load.type === 'udp' ? UDP_QUIET_MS : LOSSY_QUIET_MS;
-    let seen = 0;
-    let lastGrowth = t0;
+    const clock = new RunClock(t0, stallMs / 2);
     let tDone = 0;
     let cpu1: number | undefined;
     let outageDone = s.outage === undefined;
@@ -298,14 +297,13 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
       if (g !== undefined) genCpuLast = g;
       // The output is read (its lines counted) only at a poll that found it no longer growing, so
       // the watcher does not compete with the daemons for the two cores while they write; the
-      // outage, which starts at a fraction of the lines, needs the count as they come.
+      // outage, which starts at a fraction of the lines, needs the count as they come (RunClock).
       const grew = watcher.look();
       let now = performance.now();
-      if (grew) lastGrowth = now;
-      const read = !grew || !outageDone;
+      const read = clock.looked(now, grew, !outageDone);
       const cpuBefore = read ? cpuNow() : undefined; // the daemons' CPU as the run ended, before the read
-      const n = read ? watcher.count() : seen;
-      seen = n;
+      if (read) clock.counted(now, watcher.count());
+      const n = clock.lines;
       if (!outageDone && s.outage && n >= s.outage.at_fraction * lines) {
         outageDone = true;
         const secs = ctx.quick ? s.outage.quick_seconds : s.outage.seconds;
@@ -314,11 +312,11 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
         if (notReady !== undefined) {
           result.problems.push(`after the outage: ${notReady}`);
           result.broken = true;
-          tDone = endAt(lastGrowth);
+          tDone = endAt(clock.lastGrowth);
           break;
         }
         now = performance.now();
-        lastGrowth = now; // the stall clock starts again with the restart
+        clock.restart(now); // the stall clock starts again with the restart
       }
       if (n >= lines) {
         tDone = endAt(now);
@@ -330,25 +328,31 @@ export async function runOne(ctx: RunContext, s: Scenario, c: Contender, run: nu
       if (dead) {
         result.problems.push(`${dead.d.name} exited during the run: ${dead.d.logTail()}`);
         result.broken = true;
-        tDone = endAt(lastGrowth);
+        tDone = endAt(clock.lastGrowth);
         break;
       }
       if (genError !== undefined) {
         result.problems.push(`generator: ${genError}`);
         result.broken = true;
-        tDone = endAt(lastGrowth);
+        tDone = endAt(clock.lastGrowth);
         break;
       }
-      if (!strict && genDone !== undefined && now - lastGrowth > quietMs) {
-        tDone = endAt(lastGrowth);
-        cpu1 = cpuNow();
+      if (!strict && genDone !== undefined && now - clock.lastGrowth > quietMs) {
+        tDone = endAt(clock.lastGrowth);
+        cpu1 = cpuBefore ?? cpuNow();
         readRss();
         break;
       }
-      if (now - lastGrowth > stallMs || now - t0 > hardMs) {
-        result.problems.push(`stalled: ${seen} of ${lines} lines written, nothing new for ${Math.round((now - lastGrowth) / 1000)} s`);
-        tDone = endAt(lastGrowth);
-        cpu1 = cpuNow();
+      const stalled = now - clock.lastLines > stallMs;
+      if (stalled || now - t0 > hardMs) {
+        cpu1 = cpuBefore ?? cpuNow();
+        const seen = watcher.count();
+        result.problems.push(
+          stalled
+            ? `stalled: ${seen} of ${lines} lines written, no new line for ${Math.round((now - clock.lastLines) / 1000)} s`
+            : `not done within ${Math.round(hardMs / 1000)} s: ${seen} of ${lines} lines written`,
+        );
+        tDone = endAt(clock.lastGrowth);
         readRss();
         break;
       }

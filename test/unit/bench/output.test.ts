@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkOutput, OutputWatcher } from '../../../bench/lib/output.js';
+import { checkOutput, OutputWatcher, RunClock } from '../../../bench/lib/output.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 test('OutputWatcher: counts complete lines in every file under the root, and keeps the latest mtime of what it read', async (t) => {
@@ -64,6 +64,39 @@ test('OutputWatcher: look() only stats (what grew, and when), count() reads what
   assert.equal(w.look(), false);
   assert.equal(w.count(), 3);
   assert.equal(w.lastWriteMs, wrote);
+});
+
+test('RunClock: reads when the output stops growing, or while eager, and at least every readEveryMs, so growth without new lines still stalls', () => {
+  const stallMs = 1000;
+  const c = new RunClock(0, stallMs / 2);
+  // Growing, lines coming: read only every 500 ms, and never stalled.
+  let reads = 0;
+  for (let now = 20; now <= 3000; now += 20) {
+    if (c.looked(now, true, false)) {
+      reads++;
+      c.counted(now, now * 10);
+    }
+    assert.ok(now - c.lastLines <= stallMs, `not stalled at ${now} ms`);
+  }
+  assert.equal(reads, 6, 'a read every 500 ms of growth');
+  assert.equal(c.lastGrowth, 3000);
+  // Growing without a new line (a partial line written forever): stalled a stall time after the last line.
+  let stalledAt = -1;
+  for (let now = 3020; now <= 6000 && stalledAt < 0; now += 20) {
+    if (c.looked(now, true, false)) c.counted(now, 30_000);
+    if (now - c.lastLines > stallMs) stalledAt = now;
+  }
+  assert.ok(stalledAt > 4000 && stalledAt <= 4000 + stallMs / 2 + 20, `stalled at ${stalledAt} ms`);
+  // Nothing grew: read at once; eager (before an outage): read at every poll.
+  assert.equal(c.looked(6020, false, false), true);
+  c.counted(6020, 30_001);
+  assert.equal(c.lastLines, 6020);
+  assert.equal(c.looked(6040, true, true), true);
+  assert.equal(c.looked(6060, true, false), false);
+  // A restart starts every clock again.
+  c.restart(9000);
+  assert.deepEqual([c.lastGrowth, c.lastLines, c.lastRead], [9000, 9000, 9000]);
+  assert.equal(c.looked(9020, true, false), false);
 });
 
 test('checkOutput: counts lost (with their ranges), duplicated, foreign and misrouted lines, whatever header each daemon writes', async (t) => {
