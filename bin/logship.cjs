@@ -12,17 +12,19 @@
 // that job is the loader reading the entry file, before any of its code runs. So this entry is
 // CommonJS (read synchronously) and sets the variable first. A value already set is kept.
 //
-// V8 optimizes a function (TurboFan, on a background thread) once it has run through its interrupt
-// budget of bytecode, 132 KiB by default. A fresh logship under load had its background threads
-// compiling a good part of the time, on the cores its main thread needs: each batch's path runs
-// through many functions, and most are called once per batch, not per line. With a budget four
-// times the default, V8 optimizes fewer of them, later: the hot per-line loops still are, and the
-// process spends about 15 % less CPU (docs/decisions/0005-one-thread-per-process.md). Set before
-// any of logship's code is compiled, so all of it gets the budget.
+// V8 considers a function for optimization (TurboFan, on a background thread) after it has run
+// through its interrupt budget of bytecode a few times; the budget is 66 KiB by default (Node 20's
+// V8 11.3). A fresh logship under load had V8's background threads compiling a good part of the
+// time, on the cores its main thread needs: each batch's path runs through many functions, most
+// called once per batch, not per line. With a budget eight times the default (528 KiB), V8
+// optimizes fewer of them, later, the hot per-line loops still: 10-13 % faster in S1 and S4, about
+// 15 % less CPU (docs/decisions/0005-one-thread-per-process.md; measured on Node 20 only). Set
+// before any of logship's code is compiled, so all of it gets the budget; a budget given on node's
+// own command line is kept.
 'use strict';
 
 process.env.UV_THREADPOOL_SIZE ??= '16';
-require('node:v8').setFlagsFromString('--interrupt-budget=540672');
+if (!process.execArgv.some((a) => /^--interrupt[-_]budget\b/.test(a))) require('node:v8').setFlagsFromString('--interrupt-budget=540672');
 import(require('node:url').pathToFileURL(require('node:path').join(__dirname, '..', 'dist', 'main.js')).href).catch((err) => {
   process.stderr.write(`logship: cannot start: ${err && err.stack ? err.stack : String(err)}\n`);
   process.exitCode = 1;
