@@ -595,6 +595,35 @@ test('perf S4: a batch of no repeated headers and one of runs are both read wher
   assert.equal(pool[0]!.split('\n').length, 41);
 });
 
+test('perf S4: a batch of runs with a NUL in a message, read where it lies, is formatted in JavaScript: the NUL dropped, the bytes the JavaScript loop writes', async (t) => {
+  const real = lineRuns();
+  assert.ok(real !== null, 'the line writer is built');
+  t.after(() => setLineRuns(undefined));
+  const text = runOf('nul', 20).replace('line 7', 'li\u0000ne 7');
+  const run = async (binding: typeof real | null): Promise<{ out: string; plans: number; sources: number }> => {
+    let plans = 0;
+    let sources = 0;
+    setLineRuns(
+      binding && {
+        ...binding,
+        plan: (...a: Parameters<typeof real.plan>) => (plans++, binding.plan(...a)),
+        append: (...a: Parameters<typeof real.append>) => ((sources += a[4].length), binding.append(...a)),
+      },
+    );
+    const e = await env(t);
+    const { dest } = await start(t, e, { path: '${host}.log', template: 'default', fsync: true });
+    delivered(await dest.write(syslogBatchOf(text, 0, 'n')));
+    return { out: await read(join(e.base, 'nul.log')), plans, sources };
+  };
+  const pool = await run(real);
+  assert.equal(pool.sources, 1, 'the batch is read where it lies');
+  assert.equal(pool.plans, 0, 'no run planned: a message holds a NUL');
+  assert.ok(!pool.out.includes('\u0000'));
+  assert.match(pool.out, / line 7\n/);
+  assert.equal(pool.out.split('\n').length, 21);
+  assert.equal(pool.out, (await run(null)).out);
+});
+
 test('perf S4: a plan the line writer refuses fails its cycle once; the retry and the cycles after it format in JavaScript, the same bytes', async (t) => {
   const real = lineRuns();
   assert.ok(real !== null, 'the line writer is built');
